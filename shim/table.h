@@ -1,0 +1,69 @@
+/*
+ * table.h - the table of tracked file mappings.
+ *
+ * Every file mapping prefault may bring in is one entry, keyed by its start
+ * address in a uthash table.  Two sources feed it: the mmap hooks (hooks.c)
+ * and discovery of mappings made by raw system calls (discover.c).  Both go
+ * through pf_table_track(); both remove through pf_table_forget().
+ *
+ * Lock rules: one mutex, table_lock, guards the table and every field of
+ * every entry.  It is held only for bookkeeping (no system call, no I/O, no
+ * allocation from libc) so a hook never waits behind a helper's I/O.  Code
+ * that holds it must not call anything that may take it again.  Entries are
+ * allocated from alloc.c, never from malloc, so a hook running in a signal
+ * handler cannot deadlock inside malloc.
+ */
+#ifndef PF_TABLE_H
+#define PF_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PF_PATH_MAX 512
+
+enum pf_source {
+	PF_SRC_HOOK,     /* seen by the mmap hook */
+	PF_SRC_DISCOVER, /* found in /proc/self/maps */
+};
+
+/* What a source knows about a new mapping. */
+struct pf_desc {
+	uintptr_t start;
+	size_t len;
+	off_t offset;
+	dev_t dev;
+	ino_t ino;
+	enum pf_source source;
+	const char *path;
+};
+
+enum pf_state {
+	PF_QUEUED,   /* waiting for a helper */
+	PF_ACTIVE,   /* a helper is bringing it in */
+	PF_FINISHED, /* nothing left to do: complete, budget, error */
+};
+
+struct pf_mapping;
+
+/* Returns 0, or -1 when the entry could not be allocated (nothing tracked). */
+int pf_table_track(const struct pf_desc *d);
+/* Drops [start, start+len) from the table, splitting entries it cuts. */
+void pf_table_forget(uintptr_t start, size_t len);
+/* After mremap: the tracked part of the old range now lives at new_addr. */
+void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr,
+		    size_t new_len);
+/* Lock-free: false when [start, start+len) cannot touch a tracked range. */
+bool pf_table_may_overlap(uintptr_t start, size_t len);
+/* True when the entry at start, with this length and identity, is tracked. */
+bool pf_table_contains(uintptr_t start, size_t len, dev_t dev, ino_t ino);
+/* Number of entries (lock-free, approximate). */
+size_t pf_table_count(void);
+
+/* fork support (fork.c): take, release, and reinitialise the lock. */
+void pf_table_lock(void);
+void pf_table_unlock(void);
+void pf_table_reset_lock(void);
+
+#endif

@@ -1,0 +1,2 @@
+# tests/tests.mk - owned by the tests
+test: all

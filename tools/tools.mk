@@ -1,0 +1,1 @@
+# tools/tools.mk - owned by the tools
