@@ -1,1 +1,28 @@
-# tools/tools.mk - owned by the tools
+# tools/tools.mk - the benchmark programs and the `bench` and `demo` targets.
+#
+#   make bench-tools          build/tools/bench-{random,seq,anon,direct}
+#   make bench                tools/bench/run $(BENCH_ARGS)   (e.g. BENCH_ARGS=--throttle)
+#   make demo                 tools/demo $(DEMO_ARGS)
+#
+# Included by the top Makefile; uses its CC, CFLAGS, WARN and BUILD.  The
+# benchmarks are never built with a sanitizer: they measure time.
+
+TOOLS_OUT     := $(BUILD)/tools
+TOOLS_CFLAGS   = $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE
+TOOLS_COMMON  := tools/bench/common.c tools/bench/common.h
+TOOLS_BENCH   := $(addprefix $(TOOLS_OUT)/bench-,random seq anon direct)
+BENCH_ARGS    ?=
+DEMO_ARGS     ?=
+
+.PHONY: bench-tools
+bench-tools: $(TOOLS_BENCH)
+
+$(TOOLS_OUT)/bench-%: tools/bench/%.c $(TOOLS_COMMON) tools/tools.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/bench/common.c $(LDFLAGS)
+
+bench: all bench-tools
+	tools/bench/run $(BENCH_ARGS)
+
+demo: all bench-tools
+	tools/demo $(DEMO_ARGS)
