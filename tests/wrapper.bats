@@ -1,0 +1,376 @@
+#!/usr/bin/env bats
+# tests/wrapper.bats - the prefault command (tools/prefault), by its effects: what
+# the command it runs finds in its environment, what reaches stderr, whether the
+# command ran at all (marker files), the exit status it hands back, and where the
+# installed copy looks for the library.
+#
+# Uses the library built in the checkout ($ROOT/build/libprefault.so; setup_file
+# runs `make all` so that the file can also be run on its own with bats).
+# Self-contained: does not use tests/test_helper.bash.
+
+# Single quotes keep $VAR for the command under test; bats sets stderr_lines.
+# shellcheck disable=SC2016,SC2154
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd -P)"
+    export ROOT
+    make -s -C "$ROOT" all >&2
+    # A harmless library to stand for "whatever the user already preloads".
+    cp "$(gcc -print-file-name=libm.so.6)" "$BATS_FILE_TMPDIR/libother.so"
+    printf 'int main(void) { return 3; }\n' >"$BATS_FILE_TMPDIR/three.c"
+}
+
+setup() {
+    PREFAULT="$ROOT/tools/prefault"
+    LIB="$ROOT/build/libprefault.so"
+    OTHER="$BATS_FILE_TMPDIR/libother.so"
+    MARKER="$BATS_TEST_TMPDIR/command-ran"
+    local name
+    for name in $(compgen -e -X '!PREFAULT*') LD_PRELOAD; do
+        unset "$name"
+    done
+    [ -f "$LIB" ]
+}
+
+# has_line LINE: $output has LINE as one of its lines.
+has_line() {
+    local line
+    for line in "${lines[@]}"; do
+        [[ $line == "$1" ]] && return 0
+    done
+    echo "no line '$1' in:" "${lines[@]}"
+    return 1
+}
+
+# refused OPTION... : the wrapper refuses these options with exit 2, one line on
+# stderr that starts with "prefault: ", nothing on stdout, and runs nothing.
+refused() {
+    echo "case: $*"
+    run --separate-stderr "$PREFAULT" "$@" -- touch "$MARKER"
+    [ "$status" -eq 2 ]
+    [ -z "$output" ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ ${stderr_lines[0]} == "prefault: "* ]]
+    [ ! -e "$MARKER" ]
+}
+
+@test "--help lists every option and variable on stdout, exits 0 and runs nothing" {
+    run --separate-stderr "$PREFAULT" --help -- touch "$MARKER"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    [ ! -e "$MARKER" ]
+    local word
+    for word in --off '-b,' --budget '-s,' --stats --log '-v,' --verbose --min-size --include \
+        --exclude '-j,' --threads '-w,' --window --no-inherit --discover '-h,' --help --version \
+        '[PREFAULT=0]' PREFAULT_BUDGET PREFAULT_STATS PREFAULT_LOG PREFAULT_MIN_SIZE \
+        PREFAULT_INCLUDE PREFAULT_EXCLUDE PREFAULT_THREADS PREFAULT_WINDOW \
+        PREFAULT_INHERIT PREFAULT_DISCOVER PREFAULT_LIBRARY Examples:; do
+        [[ $output == *"$word"* ]] || { echo "--help lacks $word"; false; }
+    done
+    run --separate-stderr "$PREFAULT" -h
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == usage:* ]]
+}
+
+@test "--version prints the version only" {
+    run --separate-stderr "$PREFAULT" --version
+    [ "$status" -eq 0 ]
+    [ "$output" = "prefault 0.1.0" ]
+    [ -z "$stderr" ]
+}
+
+@test "the library is preloaded, and from a checkout it is build/libprefault.so" {
+    run --separate-stderr "$PREFAULT" -- sh -c 'echo "$LD_PRELOAD"'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$LIB" ]
+    [ -z "$stderr" ]
+}
+
+@test "the library is found through a symlink to the checkout's script" {
+    mkdir "$BATS_TEST_TMPDIR/bin"
+    ln -s "$PREFAULT" "$BATS_TEST_TMPDIR/bin/prefault"
+    cd "$BATS_TEST_TMPDIR"
+    run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" prefault sh -c 'echo "$LD_PRELOAD"'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$LIB" ]
+}
+
+@test "an existing LD_PRELOAD is kept after the library, separators and all" {
+    LD_PRELOAD="$OTHER" run --separate-stderr "$PREFAULT" -- sh -c 'echo "$LD_PRELOAD"'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$LIB $OTHER" ]
+
+    LD_PRELOAD="$OTHER:$OTHER" run --separate-stderr "$PREFAULT" -- sh -c 'echo "$LD_PRELOAD"'
+    [ "$output" = "$LIB $OTHER:$OTHER" ]
+}
+
+@test "an ASan runtime first in LD_PRELOAD stays first" {
+    local asan="$BATS_TEST_TMPDIR/libasan.so.8"
+    cp "$OTHER" "$asan"
+    LD_PRELOAD="$asan:$OTHER" run --separate-stderr "$PREFAULT" -- sh -c 'echo "$LD_PRELOAD"'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$asan $LIB:$OTHER" ]
+
+    LD_PRELOAD="$asan" run --separate-stderr "$PREFAULT" -- sh -c 'echo "$LD_PRELOAD"'
+    [ "$output" = "$asan $LIB" ]
+}
+
+@test "the library is not added twice" {
+    LD_PRELOAD="$OTHER $LIB" run --separate-stderr "$PREFAULT" -- sh -c 'echo "$LD_PRELOAD"'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$OTHER $LIB" ]
+}
+
+@test "PREFAULT_LIBRARY chooses the library, a relative path made absolute" {
+    cd "$BATS_FILE_TMPDIR"
+    PREFAULT_LIBRARY=libother.so run --separate-stderr "$PREFAULT" -- sh -c 'echo "$LD_PRELOAD"'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$OTHER" ]
+}
+
+@test "a missing library is one error line, exit 127, and nothing runs" {
+    PREFAULT_LIBRARY="$BATS_TEST_TMPDIR/nope.so" run -127 --separate-stderr "$PREFAULT" -- touch "$MARKER"
+    [ "$status" -eq 127 ]
+    [ -z "$output" ]
+    [ "$stderr" = "prefault: library not found at $BATS_TEST_TMPDIR/nope.so; run make" ]
+    [ ! -e "$MARKER" ]
+}
+
+@test "options become the PREFAULT_* variables" {
+    run --separate-stderr "$PREFAULT" --budget 128M --threads 2 --stats "$BATS_TEST_TMPDIR/stats.%p" \
+        --log "$BATS_TEST_TMPDIR/log" --min-size 64K --include '/data/*:*.db' --exclude '*.log' \
+        --window 8M --no-inherit --discover on --off -- env
+    [ "$status" -eq 0 ]
+    has_line PREFAULT=0
+    has_line PREFAULT_BUDGET=128M
+    has_line PREFAULT_THREADS=2
+    has_line "PREFAULT_STATS=$BATS_TEST_TMPDIR/stats.%p"
+    has_line "PREFAULT_LOG=$BATS_TEST_TMPDIR/log"
+    has_line PREFAULT_MIN_SIZE=64K
+    has_line 'PREFAULT_INCLUDE=/data/*:*.db'
+    has_line 'PREFAULT_EXCLUDE=*.log'
+    has_line PREFAULT_WINDOW=8M
+    has_line PREFAULT_INHERIT=0
+    has_line PREFAULT_DISCOVER=1
+}
+
+@test "short options, --opt=value and attached values" {
+    run --separate-stderr "$PREFAULT" -b 25% -j4 -w 1M -s stderr -v --discover=off -- env
+    [ "$status" -eq 0 ]
+    has_line PREFAULT_BUDGET=25%
+    has_line PREFAULT_THREADS=4
+    has_line PREFAULT_WINDOW=1M
+    has_line PREFAULT_STATS=stderr
+    has_line PREFAULT_LOG=stderr
+    has_line PREFAULT_DISCOVER=0
+
+    run --separate-stderr "$PREFAULT" --budget=2G --discover auto --threads=016 -- env
+    has_line PREFAULT_BUDGET=2G
+    has_line PREFAULT_DISCOVER=auto
+    has_line PREFAULT_THREADS=16 # leading zeros dropped: never read as octal
+}
+
+@test "an option overrides its variable; other variables pass through; no option sets nothing" {
+    PREFAULT_BUDGET=2G PREFAULT_WINDOW=1M run --separate-stderr "$PREFAULT" --budget 128M -- env
+    [ "$status" -eq 0 ]
+    has_line PREFAULT_BUDGET=128M
+    has_line PREFAULT_WINDOW=1M
+
+    run --separate-stderr "$PREFAULT" -- sh -c 'env | grep "^PREFAULT" || true'
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}
+
+@test "sizes and shares in README's grammar and bounds are accepted" {
+    local value
+    for value in 1M 1T 128MiB 128mb 2gb 1g 1048576 1% 25% 100%; do
+        run --separate-stderr "$PREFAULT" --budget "$value" -- env
+        [ "$status" -eq 0 ] || { echo "refused --budget $value: $stderr"; false; }
+        has_line "PREFAULT_BUDGET=$value"
+    done
+    for value in 4K 4KiB 1T; do
+        run --separate-stderr "$PREFAULT" --min-size "$value" -- env
+        has_line "PREFAULT_MIN_SIZE=$value"
+    done
+    for value in 256K 1G 1gib; do
+        run --separate-stderr "$PREFAULT" --window "$value" -- env
+        has_line "PREFAULT_WINDOW=$value"
+    done
+    for value in 1 16; do
+        run --separate-stderr "$PREFAULT" --threads "$value" -- env
+        has_line "PREFAULT_THREADS=$value"
+    done
+}
+
+@test "malformed or out-of-bounds values are refused before anything runs" {
+    refused --budget xyz
+    refused --budget 0
+    refused --budget 1K
+    refused --budget 2T
+    refused --budget 0%
+    refused --budget 101%
+    refused --budget 12.5M
+    refused --budget 1MiBB
+    refused --budget -1M
+    refused --budget ''
+    refused --min-size 1K
+    refused --min-size 2T
+    refused --window 128K
+    refused --window 2G
+    refused --window 50%
+    refused --threads 0
+    refused --threads 17
+    refused --threads two
+    refused -j ''
+    refused --discover maybe
+    refused --stats ''
+    refused --log fd:x
+    refused --include ''
+    refused --exclude ''
+}
+
+@test "the message for a bad budget says what was expected" {
+    run --separate-stderr "$PREFAULT" --budget xyz -- true
+    [ "$status" -eq 2 ]
+    [[ $stderr == "prefault: invalid --budget 'xyz': expected a size like 128M or a share like 25%"* ]]
+}
+
+@test "unknown options, missing values and values given to flags are refused" {
+    refused --frobnicate
+    refused -x
+    refused --off=1
+    refused --no-inherit=yes
+    run --separate-stderr "$PREFAULT" --budget
+    [ "$status" -eq 2 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "no command prints the usage on stderr and exits 2" {
+    run --separate-stderr "$PREFAULT"
+    [ "$status" -eq 2 ]
+    [ -z "$output" ]
+    [[ $stderr == usage:* ]]
+
+    run --separate-stderr "$PREFAULT" --budget 1G --
+    [ "$status" -eq 2 ]
+    [[ $stderr == usage:* ]]
+}
+
+@test "without --, the first word that is not an option is the command, and the rest are its own" {
+    run --separate-stderr "$PREFAULT" -b 1G sh -c 'echo "$PREFAULT_BUDGET $*"' sh --budget -x
+    [ "$status" -eq 0 ]
+    [ "$output" = "1G --budget -x" ]
+}
+
+@test "the command's exit status is returned, also death by a signal" {
+    run --separate-stderr "$PREFAULT" -- sh -c 'exit 7'
+    [ "$status" -eq 7 ]
+    run --separate-stderr "$PREFAULT" sh -c 'kill -TERM $$'
+    [ "$status" -eq 143 ]
+}
+
+@test "the command replaces the wrapper (same pid) and the wrapper prints nothing" {
+    run --separate-stderr bash -c 'echo $$; exec "$1" -- sh -c "echo \$\$"' bash "$PREFAULT"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [ "${lines[0]}" = "${lines[1]}" ]
+
+    run --separate-stderr "$PREFAULT" -- true
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ -z "$stderr" ]
+}
+
+@test "a command that is not found is exit 127 with one line" {
+    run -127 --separate-stderr "$PREFAULT" -- prefault-no-such-command-xyz arg
+    [ "$status" -eq 127 ]
+    [ -z "$output" ]
+    [ "$stderr" = "prefault: prefault-no-such-command-xyz: command not found" ]
+}
+
+@test "a static binary gets a warning and still runs" {
+    gcc -static -o "$BATS_TEST_TMPDIR/three" "$BATS_FILE_TMPDIR/three.c"
+    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/three"
+    [ "$status" -eq 3 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/three is statically linked"* ]]
+
+    # found through PATH too
+    PATH="$BATS_TEST_TMPDIR:$PATH" run --separate-stderr "$PREFAULT" three
+    [ "$status" -eq 3 ]
+    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/three is statically linked"* ]]
+}
+
+@test "a static-pie binary (no PT_INTERP, but a dynamic section) gets the warning" {
+    gcc -static-pie -o "$BATS_TEST_TMPDIR/three" "$BATS_FILE_TMPDIR/three.c"
+    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/three"
+    [ "$status" -eq 3 ]
+    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/three is statically linked"* ]]
+}
+
+@test "dynamic binaries and scripts get no warning" {
+    gcc -o "$BATS_TEST_TMPDIR/three" "$BATS_FILE_TMPDIR/three.c"
+    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/three"
+    [ "$status" -eq 3 ]
+    [ -z "$stderr" ]
+
+    printf '#!/bin/sh\necho "$LD_PRELOAD"\nexit 5\n' >"$BATS_TEST_TMPDIR/script"
+    chmod +x "$BATS_TEST_TMPDIR/script"
+    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/script"
+    [ "$status" -eq 5 ]
+    [ "$output" = "$LIB" ]
+    [ -z "$stderr" ]
+}
+
+@test "setuid and setgid binaries get a warning and still run" {
+    cp "$(type -P true)" "$BATS_TEST_TMPDIR/suid"
+    chmod u+s "$BATS_TEST_TMPDIR/suid"
+    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/suid"
+    [ "$status" -eq 0 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/suid is setuid:"* ]]
+
+    cp "$(type -P false)" "$BATS_TEST_TMPDIR/sgid"
+    chmod g+s "$BATS_TEST_TMPDIR/sgid"
+    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/sgid"
+    [ "$status" -eq 1 ]
+    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/sgid is setgid:"* ]]
+}
+
+@test "make install substitutes the library directory; make uninstall removes both files" {
+    local dest="$BATS_TEST_TMPDIR/root"
+    run make -s -C "$ROOT" install DESTDIR="$dest" PREFIX=/usr
+    [ "$status" -eq 0 ]
+    [ -x "$dest/usr/bin/prefault" ]
+    [ -f "$dest/usr/lib/libprefault.so" ]
+    cmp "$LIB" "$dest/usr/lib/libprefault.so"
+    grep -qx 'readonly libdir="/usr/lib"' "$dest/usr/bin/prefault"
+    [ "$(grep -c '@LIBDIR@' "$dest/usr/bin/prefault")" -eq 0 ]
+    # Staged under DESTDIR, it looks where it will be installed, not in a checkout.
+    run -127 --separate-stderr "$dest/usr/bin/prefault" -- touch "$MARKER"
+    [ "$status" -eq 127 ]
+    [ "$stderr" = "prefault: library not found at /usr/lib/libprefault.so; run make" ]
+    [ ! -e "$MARKER" ]
+
+    run make -s -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/usr
+    [ "$status" -eq 0 ]
+    [ ! -e "$dest/usr/bin/prefault" ]
+    [ ! -e "$dest/usr/lib/libprefault.so" ]
+}
+
+@test "an installed prefault preloads the installed library" {
+    local prefix="$BATS_TEST_TMPDIR/usr"
+    run make -s -C "$ROOT" install PREFIX="$prefix"
+    [ "$status" -eq 0 ]
+    cd "$BATS_TEST_TMPDIR"
+    run --separate-stderr "$prefix/bin/prefault" -- sh -c 'echo $LD_PRELOAD'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$prefix/lib/libprefault.so" ]
+    [ -z "$stderr" ]
+
+    run make -s -C "$ROOT" uninstall PREFIX="$prefix"
+    [ "$status" -eq 0 ]
+    [ ! -e "$prefix/bin/prefault" ]
+    [ ! -e "$prefix/lib/libprefault.so" ]
+}
