@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# core-safety.bats - the program cannot tell prefault is there: return values
+# and errno, file truncation, MAP_FIXED, mremap, fork, descriptors,
+# unshare.
+
+load test_helper
+
+setup_file() {
+	prefault_setup_file
+}
+
+setup() {
+	prefault_setup
+}
+
+@test "mmap, munmap and mremap return values and errno are the same as libc's" {
+	local plain line name want got stats
+	stats="$BATS_TEST_TMPDIR/stats.jsonl"
+	mkdir -p "$(data_dir)/errnos-plain" "$(data_dir)/errnos-pre"
+
+	run --separate-stderr "$PROGS/errnos" "$(data_dir)/errnos-plain"
+	show
+	[ "$status" -eq 0 ]
+	plain="$output"
+
+	# The cases are what their names say (checked on the plain run, so the
+	# comparison below covers every errno the brief lists) ...
+	while read -r line; do
+		name="${line%%:*}"
+		got="${line#*errno=}"
+		want="$(sed -E 's/^[a-z]+_(ok|e[a-z]+)_.*/\1/' <<<"$name" | tr a-z A-Z)"
+		if [ "$want" = OK ]; then
+			[[ "$line" == *": ret=ok errno=unchanged" ]] || fail "plain run: $line"
+		else
+			[[ "$line" == *": ret=-1 errno=$want" ]] || fail "plain run: $line"
+		fi
+	done <<<"$plain"
+	for want in mmap_ok mmap_ebadf mmap_einval mmap_enodev mmap_eacces mmap_enomem \
+		munmap_ok munmap_einval mremap_ok mremap_einval mremap_enomem mremap_efault; do
+		grep -q "^${want}_" <<<"$plain" || fail "no ${want}_ case"
+	done
+
+	# ... and preloaded, every line is the same, errno untouched on success.
+	PREFAULT_STATS="$stats" run --separate-stderr preloaded "$PROGS/errnos" "$(data_dir)/errnos-pre"
+	show
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff -u <(echo "$plain") <(echo "$output")
+	# The library was at work: it tracked the successful file mappings.
+	stats_check "$stats"
+	[ "$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "map")')" -ge 3 ]
+}
+
+@test "a file truncated to zero while the helpers bring it in: no SIGBUS, exit 0" {
+	local f stats i
+	for i in 1 2 3; do
+		f="$(fresh_file truncate.dat 256M)"
+		stats="$BATS_TEST_TMPDIR/stats.$i.jsonl"
+		PREFAULT_STATS="$stats" run --separate-stderr preloaded "$PROGS/truncate" "$f"
+		show
+		[ "$status" -ne 135 ] || fail "SIGBUS (exit 135) on round $i"
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[ "$(field survived)" = 1 ]
+		[ "$(stat -c %s "$f")" -eq 0 ]
+		# The mapping was tracked, so a helper was at work on it.
+		cat "$stats"
+		stats_check "$stats"
+		[ "$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "map" and r["len"] == 256 << 20 and r["path"].endswith("/truncate.dat"))')" -eq 1 ]
+		rm -f "$f"
+	done
+}
+
+@test "MAP_FIXED anonymous memory over tracked ranges reads zero and stays writable" {
+	local f stats
+	f="$(big_file f256 256M)"
+	stats="$BATS_TEST_TMPDIR/stats.jsonl"
+
+	PREFAULT_STATS="$stats" run --separate-stderr preloaded "$PROGS/fixedanon" "$f"
+	show
+	cat "$stats" || true
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(field part_nonzero)" -eq 0 ]
+	[ "$(field whole_nonzero)" -eq 0 ]
+	[ "$(field part_lost)" -eq 0 ]
+	[ "$(field whole_lost)" -eq 0 ]
+	[ "$(field file_bad)" -eq 0 ]
+
+	# prefault saw both replacements: for the tracked mapping under each
+	# replaced range, an unmap record over that range or a done record
+	# with result "unmapped".
+	stats_check "$stats"
+	local addr len part_addr part_len whole_addr whole_len
+	part_addr="$(sed -n 's/^part_addr=\([^ ]*\) .*/\1/p' <<<"$output")"
+	part_len="$(sed -n 's/.* part_len=//p' <<<"$output")"
+	whole_addr="$(sed -n 's/^whole_addr=\([^ ]*\) .*/\1/p' <<<"$output")"
+	whole_len="$(sed -n 's/.* whole_len=//p' <<<"$output")"
+	for range in "$part_addr $part_len" "$whole_addr $whole_len"; do
+		read -r addr len <<<"$range"
+		[ "$(stats_eval "$stats" "
+[m['id'] for m in R if m['ev'] == 'map'
+ and A(m['addr']) <= $addr < A(m['addr']) + m['len']
+ and any((r['ev'] == 'unmap' and r['id'] == m['id']
+          and A(r['addr']) <= $addr and A(r['addr']) + r['len'] >= $addr + $len)
+         or (r['ev'] == 'done' and r['id'] == m['id'] and r['result'] == 'unmapped')
+         for r in R)] != []")" = True ] || fail "no unmap record for $range"
+	done
+}
+
+@test "mremap moves, grows and shrinks keep the content of tracked mappings" {
+	local f stats
+	f="$(big_file f64 64M)"
+	stats="$BATS_TEST_TMPDIR/stats.jsonl"
+
+	PREFAULT_STATS="$stats" run --separate-stderr preloaded "$PROGS/remap" "$f"
+	show
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	for k in moved grown shrunk moved_later grown_later shrunk_later; do
+		[ "$(field "${k}_bad")" -eq 0 ] || fail "$k: words differ from the file"
+	done
+	stats_check "$stats"
+	[ "$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "map")')" -ge 3 ]
+}
+
+@test "200 forks while the helpers are busy: no hang, and a child's own mappings are prefaulted" {
+	local big small child present
+	big="$(big_file f256 256M)"
+	small="$(big_file f64 64M)"
+	child="$(big_file f64b 64M)"
+
+	run --separate-stderr timeout 60 env LD_PRELOAD="$LIB" "$PROGS/forks" "$big" "$small" "$child"
+	show
+	[ "$status" -ne 124 ] || fail "hung: killed by timeout after 60 s"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(field forks)" = "200 ok=200" ]
+	[ "$(field child_status)" -eq 0 ]
+	present="$(field child_present)"
+	[ "$(num "$present")" -ge $(($(den "$present") * 90 / 100)) ]
+}
+
+@test "no descriptor held: the open descriptors are the plain run's, with stats and log on" {
+	local f plain_fds dir
+	f="$(big_file f64 64M)"
+	dir="$BATS_TEST_TMPDIR"
+
+	run --separate-stderr "$PROGS/mapwatch" -s 500 "$f"
+	show
+	[ "$status" -eq 0 ]
+	plain_fds="$(field fds)"
+
+	"$PROGS/evict" "$f"
+	PREFAULT_STATS="$dir/stats.jsonl" PREFAULT_LOG="$dir/log" \
+		run --separate-stderr preloaded "$PROGS/mapwatch" -s 500 "$f"
+	show
+	[ "$status" -eq 0 ]
+	[ "$(field prefault_threads)" -ge 1 ]
+	[ "$(field fds)" = "$plain_fds" ]
+	stats_check "$dir/stats.jsonl"
+	[ "$(stats_eval "$dir/stats.jsonl" 'sum(1 for r in R if r["ev"] == "map")')" -eq 1 ]
+}
+
+@test "unshare(CLONE_NEWUSER) works preloaded when no file was mapped" {
+	run --separate-stderr "$PROGS/userns"
+	show
+	[ "$status" -eq 0 ]
+	local plain="$output"
+	# As root the plain call succeeds: a failure preloaded would show.
+	grep -qx 'unshare: ret=0 errno=0' <<<"$plain"
+
+	run --separate-stderr preloaded "$PROGS/userns"
+	show
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "$plain" ]
+}

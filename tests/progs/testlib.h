@@ -1,0 +1,229 @@
+/*
+ * testlib.h - helpers shared by the test programs (tests/progs/).
+ *
+ * Test files hold a checkable pattern: the 8-byte word at file offset o is
+ * o ^ TL_SEED, so no page is zero and any word can be verified wherever it
+ * is mapped.  Programs report what they observe as key=value lines on stdout
+ * and die with a message on stderr (exit 99) when the test itself cannot run.
+ */
+#ifndef PF_TESTLIB_H
+#define PF_TESTLIB_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TL_SEED 0x5eed0f00dcafe123ULL
+
+static inline void tl_die(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+static inline void tl_die(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	fprintf(stderr, "test program: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (errno %d: %s)\n", e, strerror(e));
+	exit(99);
+}
+
+static inline size_t tl_page(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static inline uint64_t tl_word(uint64_t offset)
+{
+	return offset ^ TL_SEED;
+}
+
+static inline void tl_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static inline double tl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Parses a size with an optional K/M/G suffix (powers of 1024). */
+static inline uint64_t tl_size(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'K': case 'k': return v << 10;
+	case 'M': case 'm': return v << 20;
+	case 'G': case 'g': return v << 30;
+	case '\0': return v;
+	}
+	tl_die("bad size '%s'", s);
+}
+
+/* Drops the file's pages from the page cache (they must be clean). */
+static inline void tl_evict_fd(int fd)
+{
+	if (fdatasync(fd) != 0 && errno != EINVAL && errno != EBADF)
+		tl_die("fdatasync");
+	if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
+		tl_die("posix_fadvise(DONTNEED)");
+}
+
+static inline void tl_evict(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		tl_die("open %s", path);
+	tl_evict_fd(fd);
+	close(fd);
+}
+
+/* Writes a pattern file of size bytes (a multiple of 8), synced and evicted. */
+static inline void tl_make_file(const char *path, uint64_t size)
+{
+	enum { CHUNK = 1 << 20 };
+	uint64_t *buf = malloc(CHUNK);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (!buf || fd < 0)
+		tl_die("create %s", path);
+	if (size % 8)
+		tl_die("size %llu is not a multiple of 8", (unsigned long long)size);
+	for (uint64_t off = 0; off < size; off += CHUNK) {
+		size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
+
+		for (size_t i = 0; i < n / 8; i++)
+			buf[i] = tl_word(off + i * 8);
+		for (size_t done = 0; done < n;) {
+			ssize_t w = write(fd, (char *)buf + done, n - done);
+
+			if (w < 0)
+				tl_die("write %s", path);
+			done += (size_t)w;
+		}
+	}
+	if (fsync(fd) != 0)
+		tl_die("fsync %s", path);
+	tl_evict_fd(fd);
+	close(fd);
+	free(buf);
+}
+
+/* Number of words in [addr, addr+len) that do not hold the pattern of the
+ * file offset they map (file_off is the offset of addr). */
+static inline size_t tl_bad_words(const void *addr, size_t len, uint64_t file_off)
+{
+	const volatile uint64_t *w = addr;
+	size_t bad = 0;
+
+	for (size_t i = 0; i < len / 8; i++)
+		if (w[i] != tl_word(file_off + i * 8))
+			bad++;
+	return bad;
+}
+
+/* Pages of [addr, addr+len) present in this process's page table
+ * (/proc/self/pagemap bit 63). */
+static inline size_t tl_present(const void *addr, size_t len)
+{
+	size_t page = tl_page(), npages = (len + page - 1) / page, present = 0;
+	uint64_t ent[512];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		tl_die("open /proc/self/pagemap");
+	for (size_t i = 0; i < npages;) {
+		size_t n = npages - i < 512 ? npages - i : 512;
+		off_t at = (off_t)(((uintptr_t)addr / page + i) * 8);
+		ssize_t r = pread(fd, ent, n * 8, at);
+
+		if (r != (ssize_t)(n * 8))
+			tl_die("read /proc/self/pagemap");
+		for (size_t j = 0; j < n; j++)
+			if (ent[j] >> 63)
+				present++;
+		i += n;
+	}
+	close(fd);
+	return present;
+}
+
+/* Major faults taken so far by the calling thread. */
+static inline long tl_thread_majflt(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		tl_die("getrusage");
+	return ru.ru_majflt;
+}
+
+/* Reads a small /proc file into buf; returns its length or -1. */
+static inline ssize_t tl_read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Calls fn(tid, comm, arg) for every thread of this process whose name
+ * starts with "prefault"; returns how many there are. */
+static inline int tl_each_prefault_thread(void (*fn)(const char *tid, void *arg),
+					  void *arg)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int count = 0;
+
+	if (!d)
+		tl_die("opendir /proc/self/task");
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[64];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if (tl_read_small(path, comm, sizeof(comm)) < 0)
+			continue; /* the thread has just gone */
+		if (strncmp(comm, "prefault", 8) != 0)
+			continue;
+		count++;
+		if (fn)
+			fn(e->d_name, arg);
+	}
+	closedir(d);
+	return count;
+}
+
+#endif

@@ -1,0 +1,171 @@
+# tests/test_helper.bash - loaded by every suite (`load test_helper`).
+#
+# Runs the test programs (build/tests/, from tests/progs/) plain or with
+# build/libprefault.so preloaded, keeps the big pattern files they map on a
+# real disk, and reads the JSON Lines statistics.  A missing library, program
+# or tool fails the test: nothing is ever skipped.
+
+bats_require_minimum_version 1.5.0
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+# PREFAULT_TEST_LIB tests another build of the library (an installed copy).
+LIB="${PREFAULT_TEST_LIB:-$ROOT/build/libprefault.so}"
+PROGS="$ROOT/build/tests"
+MiB=$((1024 * 1024))
+
+# The environment may carry settings of its own: start every test from the
+# defaults.
+while read -r _var; do
+	unset "$_var"
+done < <(compgen -e | grep -E '^PREFAULT' | grep -v -E '^PREFAULT_TEST_(DIR|LIB)$')
+unset LD_PRELOAD _var
+
+fail() {
+	printf '%s\n' "$@" >&2
+	return 1
+}
+
+# Builds the library and the test programs, so that a suite can also be run
+# on its own with bats; call it from setup_file().
+prefault_setup_file() {
+	if [ -n "${PREFAULT_TEST_LIB-}" ]; then
+		make -s -C "$ROOT" test-progs >&2
+	else
+		make -s -C "$ROOT" all test-progs >&2
+	fi
+}
+
+# Checks what every test needs; call it from setup().
+prefault_setup() {
+	[ -f "$LIB" ] || fail "$LIB is missing: run make"
+	[ -x "$PROGS/mapwatch" ] || fail "$PROGS/mapwatch is missing: run make test-progs"
+}
+
+# preloaded PROG ARGS...: runs PROG with the library preloaded.
+preloaded() {
+	env LD_PRELOAD="$LIB" "$@"
+}
+
+# Prints what a `run` produced, so a failing test shows it.
+show() {
+	printf 'status=%s\n--- stdout\n%s\n--- stderr\n%s\n---\n' \
+		"$status" "$output" "${stderr-}"
+}
+
+# field KEY: the value of the first KEY=value line of $output.
+field() {
+	local v
+	v="$(sed -n "s/^$1=//p" <<<"$output" | head -n 1)"
+	[ -n "$v" ] || fail "no '$1=' line in the output"
+	printf '%s\n' "$v"
+}
+
+# num / den of a "present=N/M" style value.
+num() { printf '%s\n' "${1%/*}"; }
+den() { printf '%s\n' "${1#*/}"; }
+
+# data_dir: where big files go.  Page cache behaviour is what the tests
+# measure, so it must be a disk-backed file system, never tmpfs.
+data_dir() {
+	local dir="${PREFAULT_TEST_DIR:-$BATS_RUN_TMPDIR}/data" fstype
+	mkdir -p "$dir" || fail "cannot create $dir"
+	fstype="$(stat -f -c %T "$dir")"
+	case "$fstype" in
+	tmpfs | ramfs | overlayfs-on-tmpfs)
+		fail "$dir is on $fstype: page cache tests need a real disk;" \
+			"set PREFAULT_TEST_DIR to a directory on one"
+		return 1
+		;;
+	esac
+	printf '%s\n' "$dir"
+}
+
+# big_file NAME SIZE: prints the path of a pattern file of SIZE (e.g. 256M),
+# made once per run and evicted from the page cache on every call.
+big_file() {
+	local dir path want
+	dir="$(data_dir)" || return 1
+	path="$dir/$1"
+	want=$(( ${2%M} * MiB ))
+	if [ "$(stat -c %s "$path" 2>/dev/null)" != "$want" ]; then
+		"$PROGS/mkfile" "$path.tmp" "$2" >&2 || fail "mkfile $path $2"
+		mv "$path.tmp" "$path"
+	fi
+	"$PROGS/evict" "$path" >&2 || fail "evict $path"
+	printf '%s\n' "$path"
+}
+
+# fresh_file NAME SIZE: like big_file, but always a new file (for tests that
+# change it).
+fresh_file() {
+	local dir
+	dir="$(data_dir)" || return 1
+	rm -f "$dir/$1"
+	big_file "$@"
+}
+
+# without_lines REGEX: $output without the lines that match REGEX.
+without_lines() {
+	grep -v -E "$1" <<<"$output" || true
+}
+
+# stats_check FILE: FILE is JSON Lines and every record has the fields the
+# README lists for its kind; prints the problems and fails otherwise.
+stats_check() {
+	python3 - "$1" <<'EOF'
+import json, sys
+need = {
+    "start": ["active", "budget", "window", "threads", "populate_read"],
+    "map": ["id", "addr", "len", "offset", "path", "source"],
+    "skip": ["path", "len", "reason"],
+    "done": ["id", "path", "len", "bytes_in", "resident_before", "ms",
+             "result", "errors", "last_error"],
+    "unmap": ["id", "addr", "len"],
+    "proc": ["program", "helpers", "brought_in", "budget"],
+    "warning": ["msg"],
+}
+bad = []
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+if lines[-1] != "":
+    bad.append("the last line does not end with a newline")
+for n, line in enumerate(lines[:-1], 1):
+    try:
+        r = json.loads(line)
+    except ValueError as e:
+        bad.append("line %d is not JSON (%s): %r" % (n, e, line))
+        continue
+    if not isinstance(r, dict):
+        bad.append("line %d is not an object" % n)
+        continue
+    for k in ("v", "ev", "t", "pid"):
+        if k not in r:
+            bad.append("line %d has no %r: %s" % (n, k, line))
+    if r.get("v") != 1:
+        bad.append("line %d: v is not 1" % n)
+    for k in need.get(r.get("ev"), []):
+        if k not in r:
+            bad.append("line %d (%s) has no %r: %s" % (n, r.get("ev"), k, line))
+    if r.get("ev") not in need:
+        bad.append("line %d: unknown ev %r" % (n, r.get("ev")))
+    if r.get("ev") == "proc":
+        for who in ("program", "helpers"):
+            for k in ("threads", "majflt", "minflt", "offcpu_ms"):
+                if not isinstance(r.get(who), dict) or k not in r[who]:
+                    bad.append("line %d: proc.%s has no %r" % (n, who, k))
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+EOF
+}
+
+# stats_eval FILE EXPR: prints the Python expression EXPR evaluated with R,
+# the list of records in FILE, and A(x), a hex string or int as an int.
+stats_eval() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+R = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+def A(x):
+    return int(x, 16) if isinstance(x, str) else int(x)
+print(eval(sys.argv[2]))
+EOF
+}
