@@ -22,7 +22,20 @@ bool pf_is_helper_thread(void);
  * the helpers'), or unregisters it before it exits. */
 void pf_helper_register(void);
 void pf_helper_unregister(void);
-/* fork: the child has no helpers; forget them. */
+/* fork: helpers_lock, then the child forgets the helpers it does not have. */
+void pf_helpers_lock(void);
+void pf_helpers_unlock(void);
 void pf_engine_after_fork_child(void);
+/* True when tid is one of prefault's threads (procstat.c). */
+bool pf_helper_tid_known(int tid);
+
+/* The policy (engine.c), run by helpers: does one slice of work and returns
+ * true, or returns false when there is nothing to do. */
+bool pf_engine_work_once(void);
+/* Bytes brought in so far, and the budget (budget.c). */
+uint64_t pf_engine_brought_in(void);
+uint64_t pf_engine_budget(void);
+/* NULL when prefault is active in this process, else why it is not. */
+const char *pf_inactive_reason(void);
 
 #endif

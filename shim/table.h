@@ -21,6 +21,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "alloc.h"
+/* uthash allocates from alloc.c and reports running out instead of calling
+ * exit(); the flag it sets is table.c's. */
+#define uthash_malloc(sz) pf_alloc(sz)
+#define uthash_free(ptr, sz) pf_free(ptr, sz)
+#define uthash_nonfatal_oom(obj) (table_oom = 1)
+#define HASH_NONFATAL_OOM 1
+#include <uthash.h>
+
 #define PF_PATH_MAX 512
 
 enum pf_source {
@@ -45,7 +54,26 @@ enum pf_state {
 	PF_FINISHED, /* nothing left to do: complete, budget, error */
 };
 
-struct pf_mapping;
+/* One tracked mapping.  Every field is guarded by table_lock. */
+struct pf_mapping {
+	uintptr_t start;           /* the key */
+	size_t len;
+	uint64_t id;               /* never reused; a split-off part gets a new one */
+	off_t offset;              /* file offset of start */
+	dev_t dev;
+	ino_t ino;
+	enum pf_source source;
+	enum pf_state state;
+	size_t ahead;              /* bytes from start given MADV_WILLNEED */
+	size_t done;               /* bytes from start populated or passed over */
+	uint64_t bytes_in;         /* brought in from disk */
+	uint64_t resident_before;  /* already in memory when reached */
+	int64_t t_begin_ns;        /* a helper first reached it (0: not yet) */
+	unsigned errors;
+	int last_err;
+	UT_hash_handle hh;
+	char path[PF_PATH_MAX];
+};
 
 /* Returns 0, or -1 when the entry could not be allocated (nothing tracked). */
 int pf_table_track(const struct pf_desc *d);
@@ -61,9 +89,15 @@ bool pf_table_contains(uintptr_t start, size_t len, dev_t dev, ino_t ino);
 /* Number of entries (lock-free, approximate). */
 size_t pf_table_count(void);
 
-/* fork support (fork.c): take, release, and reinitialise the lock. */
+/* For the engine: the table's head, to walk with table_lock held. */
+struct pf_mapping *pf_table_head_locked(void);
+/* With table_lock held: the entry that still has this start and id. */
+struct pf_mapping *pf_table_find_locked(uintptr_t start, uint64_t id);
+/* Take, release, and (in a fork child) reinitialise table_lock. */
 void pf_table_lock(void);
 void pf_table_unlock(void);
 void pf_table_reset_lock(void);
+/* In a fork child: work a parent's helper had in hand is queued again. */
+void pf_table_after_fork_child(void);
 
 #endif

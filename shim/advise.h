@@ -1,0 +1,33 @@
+/*
+ * advise.h - the only ways prefault touches the program's memory: madvise
+ * and mincore on its ranges, never a load or a store (advise.c).
+ *
+ * MADV_POPULATE_READ returns an error where an access would raise a signal
+ * (EFAULT past the end of a truncated file, ENOMEM when unmapped, EINVAL for
+ * PROT_NONE or special mappings), so a helper cannot be killed by a page.
+ * No state but the cached probes; no locks.
+ */
+#ifndef PF_ADVISE_H
+#define PF_ADVISE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+bool pf_populate_read_supported(void);
+/* Starts readahead of [addr, addr+len); 0 or an errno value. */
+int pf_advise_willneed(uintptr_t addr, size_t len);
+/* Maps [addr, addr+len) in, waiting for reads in flight; 0 or an errno. */
+int pf_advise_populate(uintptr_t addr, size_t len);
+/* Pages of [addr, addr+len) that mincore reports resident, or -1 with
+ * errno (ENOMEM: no longer mapped). */
+long pf_resident_pages(uintptr_t addr, size_t len);
+/* Largest readahead one MADV_WILLNEED call performs on this device. */
+size_t pf_readahead_step(dev_t dev);
+
+#endif

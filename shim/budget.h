@@ -1,0 +1,12 @@
+/*
+ * budget.h - the most the helpers may bring in (budget.c).
+ */
+#ifndef PF_BUDGET_H
+#define PF_BUDGET_H
+
+#include <stdint.h>
+
+/* Reads memory facts and fixes the budget; returns it. Helpers only. */
+uint64_t pf_budget_compute(void);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * discover.h - finding file mappings that never passed through the hooks
+ * (discover.c).
+ *
+ * Go's syscall.Mmap and golang.org/x/sys/unix.Mmap (bbolt, mmap-go) make the
+ * system call themselves, so the mmap hook never sees their files.  A
+ * discovery thread ("prefault-disc") watches /proc/thread-self/maps for them,
+ * tracks them with source PF_SRC_DISCOVER and forgets them when they go.
+ *
+ * The thread is never started from the constructor (a thread there breaks
+ * unshare(CLONE_NEWUSER) in the program): the first hook call after
+ * pf_discover_init() starts it.
+ */
+#ifndef PF_DISCOVER_H
+#define PF_DISCOVER_H
+
+/* Once, from the constructor, after pf_options_load(): decides whether this
+ * process wants discovery (PREFAULT_DISCOVER, or "auto": the program is a Go
+ * binary).  Starts nothing. */
+void pf_discover_init(void);
+/* From every hook call: one relaxed atomic load unless discovery is wanted
+ * and not yet running; then starts the thread, exactly once.  Never blocks,
+ * keeps errno. */
+void pf_discover_poke(void);
+/* fork child: the discovery thread did not survive; the next poke starts a
+ * new one. */
+void pf_discover_after_fork_child(void);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * engine.c - the policy: which mapping a helper serves next and how far it
+ * may read ahead.
+ *
+ * A helper takes one mapping at a time, round-robin by id, for a slice of
+ * SLICE_BYTES when others are waiting (the whole mapping otherwise).  Within
+ * it, MADV_WILLNEED runs at most `window` bytes ahead of MADV_POPULATE_READ,
+ * in steps no larger than one WILLNEED call reads; POPULATE_READ waits for
+ * the reads in flight, which is what bounds them.  A slice ends with nothing
+ * in flight.  Bytes are charged to the budget before WILLNEED is issued,
+ * counting only pages mincore does not already report resident.
+ *
+ * Lock rule: table_lock (table.c) guards every entry and `charged`; it is
+ * taken around bookkeeping only and never held across madvise or mincore.
+ * An entry can vanish whenever the lock is dropped: it is found again by
+ * start and id each time.
+ */
+#include "advise.h"
+#include "budget.h"
+#include "engine.h"
+#include "options.h"
+#include "stats.h"
+#include "table.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLICE_BYTES (64u * 1024u * 1024u)
+/* Pace of WILLNEED alone, on kernels without MADV_POPULATE_READ. */
+#define UNPOPULATED_PACE_BPS (256u * 1024u * 1024u)
+
+static uint64_t charged;   /* guarded by table_lock */
+static uint64_t last_id;   /* round-robin cursor, guarded by table_lock */
+
+uint64_t pf_engine_brought_in(void)
+{
+	return __atomic_load_n(&charged, __ATOMIC_RELAXED);
+}
+
+/* What a helper works from while the lock is dropped. */
+struct job {
+	uintptr_t start;
+	uint64_t id;
+	size_t len, done, ahead;
+	dev_t dev;
+	uint64_t bytes_in, resident_before;
+	unsigned errors;
+	int last_err;
+	int64_t t_begin_ns;
+	char path[PF_PATH_MAX];
+};
+
+static struct pf_mapping *pick_locked(bool *others)
+{
+	struct pf_mapping *m, *best = NULL, *first = NULL;
+	unsigned waiting = 0;
+	for (m = pf_table_head_locked(); m; m = m->hh.next) {
+		if (m->state != PF_QUEUED)
+			continue;
+		waiting++;
+		if (!first || m->id < first->id)
+			first = m;
+		if (m->id > last_id && (!best || m->id < best->id))
+			best = m;
+	}
+	*others = waiting > 1;
+	return best ? best : first;
+}
+
+static void snapshot(struct job *j, const struct pf_mapping *m)
+{
+	j->len = m->len;
+	j->bytes_in = m->bytes_in;
+	j->resident_before = m->resident_before;
+	j->errors = m->errors;
+	j->last_err = m->last_err;
+}
+
+static void queue_done(const struct job *j, const char *result)
+{
+	if (!pf_stats_enabled())
+		return;
+	struct pf_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.type = PF_EV_DONE;
+	ev.t = pf_now();
+	ev.id = j->id;
+	ev.addr = j->start;
+	ev.len = j->len;
+	ev.reason = result;
+	ev.bytes_in = j->bytes_in;
+	ev.resident_before = j->resident_before;
+	ev.ms = (double)(pf_now_ns() - j->t_begin_ns) / 1e6;
+	ev.errors = j->errors;
+	ev.last_err = j->last_err;
+	memcpy(ev.path, j->path, sizeof ev.path);
+	pf_stats_queue(&ev);
+}
+
+static void pace(size_t bytes)
+{
+	uint64_t ns = (uint64_t)bytes * 1000000000ull / UNPOPULATED_PACE_BPS;
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+	nanosleep(&ts, NULL);
+}
+
+enum outcome { GOING, SLICE_END, COMPLETE, BUDGET, UNMAPPED, FAILED };
+
+/* Issues WILLNEED for one step at j->ahead, charging the budget. */
+static enum outcome read_ahead_step(struct job *j, size_t n, size_t page)
+{
+	long res = pf_resident_pages(j->start + j->ahead, n);
+	if (res < 0)
+		return UNMAPPED;
+	uint64_t fresh = (uint64_t)((n + page - 1) / page - (size_t)res) * page;
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
+	if (!m) {
+		pf_table_unlock();
+		return UNMAPPED;
+	}
+	if (charged + fresh > pf_engine_budget()) {
+		pf_table_unlock();
+		return BUDGET;
+	}
+	charged += fresh;
+	m->bytes_in += fresh;
+	m->resident_before += (uint64_t)res * page;
+	m->ahead = j->ahead + n;
+	snapshot(j, m);
+	pf_table_unlock();
+	if (fresh)
+		pf_advise_willneed(j->start + j->ahead, n);
+	j->ahead += n;
+	return GOING;
+}
+
+/* Maps in one step at j->done. */
+static enum outcome populate_step(struct job *j, size_t n)
+{
+	int err = 0;
+	if (pf_populate_read_supported())
+		err = pf_advise_populate(j->start + j->done, n);
+	else
+		pace(n);
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
+	if (!m) {
+		pf_table_unlock();
+		return UNMAPPED;
+	}
+	if (err) {
+		m->errors++;
+		m->last_err = err;
+	}
+	m->done = j->done + n;
+	snapshot(j, m);
+	pf_table_unlock();
+	j->done += n;
+	return err ? FAILED : GOING;
+}
+
+static enum outcome run_slice(struct job *j, size_t slice_end)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	const size_t step = pf_readahead_step(j->dev);
+	size_t window = (size_t)(pf_opt.window / pf_opt.threads);
+	if (window < step)
+		window = step;
+	bool budget_hit = false;
+
+	for (;;) {
+		if (slice_end > j->len)
+			slice_end = j->len;
+		while (!budget_hit && j->ahead < slice_end && j->ahead - j->done < window) {
+			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
+			enum outcome o = read_ahead_step(j, n, page);
+			if (o == BUDGET)
+				budget_hit = true;
+			else if (o != GOING)
+				return o;
+		}
+		if (j->done < j->ahead) {
+			size_t n = j->ahead - j->done < step ? j->ahead - j->done : step;
+			enum outcome o = populate_step(j, n);
+			if (o != GOING)
+				return o;
+			continue;
+		}
+		if (j->done >= j->len)
+			return COMPLETE;
+		return budget_hit ? BUDGET : SLICE_END;
+	}
+}
+
+static const char *result_name(enum outcome o)
+{
+	switch (o) {
+	case COMPLETE: return "complete";
+	case BUDGET: return "budget";
+	case UNMAPPED: return "unmapped";
+	default: return "error";
+	}
+}
+
+bool pf_engine_work_once(void)
+{
+	struct job j;
+	bool others;
+	pf_table_lock();
+	struct pf_mapping *m = pick_locked(&others);
+	if (!m) {
+		pf_table_unlock();
+		return false;
+	}
+	m->state = PF_ACTIVE;
+	if (!m->t_begin_ns)
+		m->t_begin_ns = pf_now_ns();
+	last_id = m->id;
+	j.start = m->start;
+	j.id = m->id;
+	j.done = m->done;
+	j.ahead = m->ahead > m->done ? m->done : m->ahead;
+	j.dev = m->dev;
+	j.t_begin_ns = m->t_begin_ns;
+	memcpy(j.path, m->path, sizeof j.path);
+	snapshot(&j, m);
+	pf_table_unlock();
+
+	size_t slice_end = others ? j.done + SLICE_BYTES : j.len;
+	enum outcome o = run_slice(&j, slice_end);
+
+	pf_table_lock();
+	m = pf_table_find_locked(j.start, j.id);
+	bool finished = o != SLICE_END;
+	if (m) {
+		snapshot(&j, m);
+		if (o == SLICE_END && m->done >= m->len) {
+			o = COMPLETE;
+			finished = true;
+		}
+		m->state = finished ? PF_FINISHED : PF_QUEUED;
+	}
+	if (finished)
+		queue_done(&j, result_name(o));
+	pf_table_unlock();
+	return true;
+}

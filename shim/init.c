@@ -1,0 +1,110 @@
+/*
+ * init.c - the library's life in the process: the constructor (resolve
+ * libc, read the settings, register fork handlers; no thread), the
+ * destructor (a last report, for programs that run one), fork handling and
+ * PREFAULT_INHERIT.
+ *
+ * Lock order, taken by the fork prepare handler and released by the parent
+ * and child handlers: helpers_lock, then table_lock, then ring_lock.  The
+ * child reinitialises all three (its copy of a lock another thread held
+ * would stay held) and forgets the helpers it does not have.
+ */
+#include "engine.h"
+#include "hooks.h"
+#include "log.h"
+#include "options.h"
+#include "real.h"
+#include "stats.h"
+#include "table.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern void pf_discover_init(void) __attribute__((weak));
+extern void pf_discover_after_fork_child(void) __attribute__((weak));
+
+const char *pf_inactive_reason(void)
+{
+	return pf_opt.enabled ? NULL : "disabled by PREFAULT=0";
+}
+
+static void fork_prepare(void)
+{
+	pf_helpers_lock();
+	pf_table_lock();
+	pf_stats_lock();
+}
+
+static void fork_parent(void)
+{
+	pf_stats_unlock();
+	pf_table_unlock();
+	pf_helpers_unlock();
+}
+
+static void fork_child(void)
+{
+	pf_stats_after_fork_child();
+	pf_table_reset_lock();
+	pf_table_after_fork_child();
+	pf_engine_after_fork_child();
+	if (pf_discover_after_fork_child)
+		pf_discover_after_fork_child();
+}
+
+/* Removes this library from LD_PRELOAD, in place, so that programs started
+ * from here run without it (PREFAULT_INHERIT=0). */
+static void drop_from_ld_preload(void)
+{
+	Dl_info info;
+	char *v = getenv("LD_PRELOAD");
+	if (!v || !dladdr((void *)drop_from_ld_preload, &info) || !info.dli_fname)
+		return;
+	const char *self = strrchr(info.dli_fname, '/');
+	self = self ? self + 1 : info.dli_fname;
+	char *out = v;
+	for (char *p = v; *p;) {
+		size_t len = strcspn(p, " :");
+		const char *base = p;
+		for (size_t i = 0; i < len; i++)
+			if (p[i] == '/')
+				base = p + i + 1;
+		bool ours = (size_t)(p + len - base) == strlen(self) && !strncmp(base, self, strlen(self));
+		if (!ours && len) {
+			if (out != v)
+				*out++ = ' ';
+			memmove(out, p, len);
+			out += len;
+		}
+		p += len;
+		while (*p == ' ' || *p == ':')
+			p++;
+	}
+	*out = '\0';
+}
+
+__attribute__((constructor)) static void pf_init(void)
+{
+	pf_real_resolve();
+	pf_options_load();
+	if (!pf_opt.inherit)
+		drop_from_ld_preload();
+	if (pf_opt.enabled) {
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		if (pf_discover_init)
+			pf_discover_init();
+	}
+	pf_hooks_set_ready();
+	pf_stats_write_start();
+}
+
+__attribute__((destructor)) static void pf_fini(void)
+{
+	if (!pf_opt.enabled || !pf_stats_enabled())
+		return;
+	pf_stats_flush();
+	pf_stats_write_proc();
+}

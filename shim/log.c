@@ -1,0 +1,132 @@
+/*
+ * log.c - where prefault's words go: one-line messages on PREFAULT_LOG, and
+ * the plumbing every destination shares (a path, "stderr" or "fd:N").
+ *
+ * A path is opened, appended to and closed for each write so that prefault
+ * never holds a descriptor between uses.  No lock: a line is one write(2)
+ * on an O_APPEND descriptor, which the kernel keeps whole.
+ */
+#include "log.h"
+#include "options.h"
+#include "stats.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* "fd:N" -> N, "stderr" -> 2, a path -> -1; -2 when malformed. */
+static int dest_fd(const char *dest)
+{
+	if (!strcmp(dest, "stderr"))
+		return 2;
+	if (!strncmp(dest, "fd:", 3)) {
+		const char *p = dest + 3;
+		if (!isdigit((unsigned char)*p))
+			return -2;
+		char *end;
+		long n = strtol(p, &end, 10);
+		return (*end || n < 0 || n > 1 << 20) ? -2 : (int)n;
+	}
+	return *dest ? -1 : -2;
+}
+
+/* Expands %p to the pid; returns 0 or -1 when the result does not fit. */
+static int expand_path(const char *dest, char *out, size_t size)
+{
+	size_t o = 0;
+	for (const char *p = dest; *p; p++) {
+		char tmp[24];
+		const char *piece = tmp;
+		if (p[0] == '%' && p[1] == 'p') {
+			snprintf(tmp, sizeof tmp, "%d", (int)getpid());
+			p++;
+		} else {
+			tmp[0] = *p;
+			tmp[1] = '\0';
+		}
+		size_t n = strlen(piece);
+		if (o + n >= size)
+			return -1;
+		memcpy(out + o, piece, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int pf_dest_write(const char *dest, const char *buf, size_t len)
+{
+	int saved = errno;
+	int fd = dest_fd(dest);
+	int rc = -1;
+	if (fd >= 0) {
+		rc = write_all(fd, buf, len);
+	} else if (fd == -1) {
+		char path[512];
+		if (expand_path(dest, path, sizeof path) == 0) {
+			int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+			if (f >= 0) {
+				rc = write_all(f, buf, len);
+				close(f);
+			}
+		}
+	}
+	errno = saved;
+	return rc;
+}
+
+int pf_dest_check(const char *dest)
+{
+	int fd = dest_fd(dest);
+	if (fd == -2)
+		return -1;
+	if (fd >= 0)
+		return 0;
+	char path[512];
+	if (expand_path(dest, path, sizeof path))
+		return -1;
+	int saved = errno;
+	int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+	if (f >= 0)
+		close(f);
+	errno = saved;
+	return f >= 0 ? 0 : -1;
+}
+
+void pf_log(const char *fmt, ...)
+{
+	if (!pf_opt.log_dest[0] && !pf_opt.stats_dest[0])
+		return;
+	char msg[480];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (pf_opt.log_dest[0]) {
+		char line[512];
+		int n = snprintf(line, sizeof line, "prefault: %s\n", msg);
+		if (n > 0)
+			pf_dest_write(pf_opt.log_dest, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+	}
+	if (pf_opt.stats_dest[0])
+		pf_stats_write_warning(msg);
+}

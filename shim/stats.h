@@ -1,0 +1,70 @@
+/*
+ * stats.h - the diagnostic report: JSON Lines records (stats.c) and the
+ * fault counts of the program's threads versus prefault's (procstat.c).
+ *
+ * Events are queued from any thread into a fixed ring (ring_lock, held only
+ * to copy one record; taken after table_lock when both are held) and written
+ * by prefault's own threads, never on a hook's path.  Everything is a no-op
+ * when PREFAULT_STATS is unset.
+ */
+#ifndef PF_STATS_H
+#define PF_STATS_H
+
+#include "table.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum pf_ev_type { PF_EV_MAP, PF_EV_UNMAP, PF_EV_SKIP, PF_EV_DONE };
+
+struct pf_event {
+	enum pf_ev_type type;
+	double t;                  /* seconds since the epoch */
+	uint64_t id;
+	uintptr_t addr;
+	size_t len;
+	off_t offset;
+	enum pf_source source;
+	const char *reason;        /* skip reason or done result: static strings */
+	uint64_t bytes_in;
+	uint64_t resident_before;
+	double ms;
+	unsigned errors;
+	int last_err;
+	char path[PF_PATH_MAX];
+};
+
+bool pf_stats_enabled(void);
+/* Queue one record; drops it (and counts the drop) when the ring is full. */
+void pf_stats_queue(const struct pf_event *ev);
+/* Queue a record about entry m (table_lock held by the caller). */
+void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, size_t len);
+/* Write what is queued.  Called by prefault's threads only. */
+void pf_stats_flush(void);
+/* The start record; called once, by the first helper. */
+void pf_stats_write_start(void);
+/* A proc record: the program's and the helpers' fault counts. */
+void pf_stats_write_proc(void);
+/* A warning record (log.c). */
+void pf_stats_write_warning(const char *msg);
+
+/* fork: ring_lock around fork; the child drops what the parent queued. */
+void pf_stats_lock(void);
+void pf_stats_unlock(void);
+void pf_stats_after_fork_child(void);
+
+/* procstat.c: fault counters. */
+struct pf_faults {
+	unsigned threads;
+	uint64_t majflt;
+	uint64_t minflt;
+	double offcpu_ms;
+};
+void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers);
+/* A helper about to exit adds its own counts to the helpers' total. */
+void pf_procstat_helper_exiting(void);
+
+double pf_now(void);
+int64_t pf_now_ns(void);
+
+#endif
