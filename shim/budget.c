@@ -3,8 +3,8 @@
  * or as a share of the memory that is available to this process (the
  * smaller of MemAvailable and the cgroup's headroom, v2 or v1).
  *
- * Computed once, by the first helper (it reads files); no lock: the result
- * is published with an atomic store and only ever read afterwards.
+ * Computed once, by the constructor (before any thread of ours exists); no
+ * lock: the result is published with an atomic store and only read after.
  */
 #include "budget.h"
 #include "engine.h"

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* Reads memory facts and fixes the budget; returns it. Helpers only. */
+/* Reads memory facts and fixes the budget; returns it.  Constructor only. */
 uint64_t pf_budget_compute(void);
 
 #endif

@@ -9,7 +9,6 @@
  * madvise.  It is taken before table_lock when both are held (fork.c).
  * The registry of our thread ids is a fixed array of atomics.
  */
-#include "budget.h"
 #include "engine.h"
 #include "log.h"
 #include "options.h"
@@ -36,7 +35,6 @@ static unsigned started_total;
 static uint64_t wake_gen;
 static int own_tids[MAX_OWN_THREADS];
 static pthread_once_t once_cond = PTHREAD_ONCE_INIT;
-static pthread_once_t once_budget = PTHREAD_ONCE_INIT;
 static __thread bool on_own_thread;
 
 static void init_cond(void)
@@ -85,18 +83,12 @@ bool pf_helper_tid_known(int tid)
 	return false;
 }
 
-static void compute_budget(void)
-{
-	pf_budget_compute();
-}
-
 static void *helper_main(void *arg)
 {
 	char name[16];
 	snprintf(name, sizeof name, "prefault-%u", (unsigned)(uintptr_t)arg);
 	pthread_setname_np(pthread_self(), name);
 	pf_helper_register();
-	pthread_once(&once_budget, compute_budget);
 
 	int64_t last_proc = 0, last_work = pf_now_ns();
 	uint64_t seen_gen = 0;

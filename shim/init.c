@@ -9,6 +9,7 @@
  * child reinitialises all three (its copy of a lock another thread held
  * would stay held) and forgets the helpers it does not have.
  */
+#include "budget.h"
 #include "engine.h"
 #include "hooks.h"
 #include "log.h"
@@ -93,6 +94,7 @@ __attribute__((constructor)) static void pf_init(void)
 	if (!pf_opt.inherit)
 		drop_from_ld_preload();
 	if (pf_opt.enabled) {
+		pf_budget_compute();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		if (pf_discover_init)
 			pf_discover_init();
