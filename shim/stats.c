@@ -61,7 +61,8 @@ void pf_stats_queue(const struct pf_event *ev)
 	pthread_mutex_unlock(&ring_lock);
 }
 
-void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, size_t len)
+void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, uintptr_t addr,
+			    size_t len)
 {
 	if (!pf_stats_enabled())
 		return;
@@ -70,9 +71,9 @@ void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, si
 	ev.type = type;
 	ev.t = pf_now();
 	ev.id = m->id;
-	ev.addr = m->start;
+	ev.addr = addr;
 	ev.len = len;
-	ev.offset = m->offset;
+	ev.offset = m->offset + (off_t)(addr - m->start);
 	ev.source = m->source;
 	memcpy(ev.path, m->path, sizeof ev.path);
 	pf_stats_queue(&ev);

@@ -37,8 +37,9 @@ struct pf_event {
 bool pf_stats_enabled(void);
 /* Queue one record; drops it (and counts the drop) when the ring is full. */
 void pf_stats_queue(const struct pf_event *ev);
-/* Queue a record about entry m (table_lock held by the caller). */
-void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, size_t len);
+/* Queue a record about [addr, addr+len) of entry m (table_lock held). */
+void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, uintptr_t addr,
+			    size_t len);
 /* Write what is queued.  Called by prefault's threads only. */
 void pf_stats_flush(void);
 /* The start record; called once, by the first helper. */

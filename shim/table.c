@@ -99,7 +99,7 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 	uintptr_t s = m->start, e = m->start + m->len;
 	uintptr_t ca = a > s ? a : s, cb = b < e ? b : e;
 
-	pf_stats_queue_mapping(PF_EV_UNMAP, m, cb - ca);
+	pf_stats_queue_mapping(PF_EV_UNMAP, m, ca, cb - ca);
 	if (cb < e) {
 		struct pf_mapping right = *m;
 		size_t skip = cb - s;
@@ -112,7 +112,7 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 		right.state = right.done >= right.len ? PF_FINISHED : PF_QUEUED;
 		struct pf_mapping *r = insert_locked(&right);
 		if (r)
-			pf_stats_queue_mapping(PF_EV_MAP, r, r->len);
+			pf_stats_queue_mapping(PF_EV_MAP, r, r->start, r->len);
 	}
 	if (ca > s) {
 		m->len = ca - s;
@@ -151,7 +151,7 @@ int pf_table_track(const struct pf_desc *d)
 	forget_locked(d->start, d->start + d->len);
 	struct pf_mapping *m = insert_locked(&proto);
 	if (m)
-		pf_stats_queue_mapping(PF_EV_MAP, m, m->len);
+		pf_stats_queue_mapping(PF_EV_MAP, m, m->start, m->len);
 	publish_bounds();
 	pthread_mutex_unlock(&table_lock);
 	return m ? 0 : -1;
@@ -192,7 +192,7 @@ void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size
 	if (have) {
 		struct pf_mapping *n = insert_locked(&moved);
 		if (n)
-			pf_stats_queue_mapping(PF_EV_MAP, n, n->len);
+			pf_stats_queue_mapping(PF_EV_MAP, n, n->start, n->len);
 	}
 	publish_bounds();
 	pthread_mutex_unlock(&table_lock);
