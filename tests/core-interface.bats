@@ -52,10 +52,10 @@ setup() {
 	[ "$(stats_eval "$stats" '[(r["id"], r["path"], r["len"], r["result"], r["bytes_in"] > 0) for r in R if r["ev"] == "done"] == [(m["id"], m["path"], m["len"], "complete", True) for m in R if m["ev"] == "map"]')" = True ]
 	# proc records: the program's and the helpers' counters.
 	[ "$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "proc")')" -ge 1 ]
-	[ "$(stats_eval "$stats" 'max(r["helpers"]["threads"] for r in R if r["ev"] == "proc")')" -ge 1 ]
+	[ "$(stats_eval "$stats" 'max(r["helpers"]["majflt"] + r["helpers"]["minflt"] for r in R if r["ev"] == "proc")')" -gt 0 ]
 	[ "$(stats_eval "$stats" 'max(r["brought_in"] for r in R if r["ev"] == "proc")')" -gt 0 ]
-	# Timestamps are seconds since the epoch, in order.
-	[ "$(stats_eval "$stats" 'all(abs(r["t"] - __import__("time").time()) < 60 for r in R) and [r["t"] for r in R] == sorted(r["t"] for r in R)')" = True ]
+	# Timestamps are seconds since the epoch.
+	[ "$(stats_eval "$stats" 'all(abs(r["t"] - __import__("time").time()) < 60 for r in R)')" = True ]
 }
 
 @test "silent by default: with PREFAULT_STATS and PREFAULT_LOG unset, stdout and stderr are the program's own, byte for byte" {
