@@ -8,9 +8,15 @@
 bats_require_minimum_version 1.5.0
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+# BUILD is make's build directory (relative to the checkout, or absolute).
+BUILD="${BUILD:-build}"
+case "$BUILD" in
+/*) BUILD_DIR="$BUILD" ;;
+*) BUILD_DIR="$ROOT/$BUILD" ;;
+esac
 # PREFAULT_TEST_LIB tests another build of the library (an installed copy).
-LIB="${PREFAULT_TEST_LIB:-$ROOT/build/libprefault.so}"
-PROGS="$ROOT/build/tests"
+LIB="${PREFAULT_TEST_LIB:-$BUILD_DIR/libprefault.so}"
+PROGS="$BUILD_DIR/tests"
 MiB=$((1024 * 1024))
 
 # The environment may carry settings of its own: start every test from the
@@ -29,9 +35,9 @@ fail() {
 # on its own with bats; call it from setup_file().
 prefault_setup_file() {
 	if [ -n "${PREFAULT_TEST_LIB-}" ]; then
-		make -s -C "$ROOT" test-progs >&2
+		make -s -C "$ROOT" BUILD="$BUILD" test-progs >&2
 	else
-		make -s -C "$ROOT" all test-progs >&2
+		make -s -C "$ROOT" BUILD="$BUILD" all test-progs >&2
 	fi
 }
 
