@@ -22,7 +22,7 @@ $(TOOLS_OUT)/bench-%: tools/bench/%.c $(TOOLS_COMMON) tools/tools.mk
 	$(CC) $(TOOLS_CFLAGS) -o $@ $< tools/bench/common.c $(LDFLAGS)
 
 bench: all bench-tools
-	tools/bench/run $(BENCH_ARGS)
+	@tools/bench/run $(BENCH_ARGS)
 
 demo: all bench-tools
-	tools/demo $(DEMO_ARGS)
+	@tools/demo $(DEMO_ARGS)
