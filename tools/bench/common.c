@@ -272,14 +272,40 @@ uint64_t bench_rand(uint64_t *state)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
+void bench_lat_init(struct bench_lat *lat, size_t cap)
+{
+	lat->ns = malloc((cap ? cap : 1) * sizeof(*lat->ns));
+	if (!lat->ns)
+		bench_die("out of memory");
+	memset(lat->ns, 0, (cap ? cap : 1) * sizeof(*lat->ns));   /* fault it in now */
+	lat->n = 0;
+	lat->cap = cap;
+	lat->worst = 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double p99_ms(struct bench_lat *lat)
+{
+	if (lat->n == 0)
+		return 0.0;
+	qsort(lat->ns, lat->n, sizeof(*lat->ns), cmp_u32);
+	return lat->ns[(lat->n - 1) * 99 / 100] / 1e6;
+}
+
 void bench_report_reads(const struct bench_snap *before, const struct bench_snap *after,
-			uint64_t worst_ns)
+			struct bench_lat *lat)
 {
 	uint64_t wall = after->wall_ns - before->wall_ns;
 	uint64_t cpu = after->cpu_ns - before->cpu_ns;
 
-	printf(" total_ms=%.3f worst_ms=%.3f majflt=%ld minflt=%ld offcpu_ms=%.3f\n",
-	       wall / 1e6, worst_ns / 1e6, after->majflt - before->majflt,
+	printf(" total_ms=%.3f worst_ms=%.3f p99_ms=%.3f majflt=%ld minflt=%ld offcpu_ms=%.3f\n",
+	       wall / 1e6, lat->worst / 1e6, p99_ms(lat), after->majflt - before->majflt,
 	       after->minflt - before->minflt, wall > cpu ? (wall - cpu) / 1e6 : 0.0);
 	fflush(stdout);
 }

@@ -31,6 +31,14 @@ struct bench_snap {
 	long minflt;
 };
 
+/* Latencies of single reads, recorded into memory touched beforehand (so
+ * recording faults nothing in); the report gives the worst and the p99. */
+struct bench_lat {
+	uint32_t *ns;           /* one per read, saturating at ~4.3 s */
+	size_t n, cap;
+	uint64_t worst;
+};
+
 /* Dies with a one-line message naming the program. */
 void bench_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
@@ -59,9 +67,18 @@ void bench_sleep_ms(unsigned ms);
 /* A small fixed-seed generator (xorshift64*), the same on every run. */
 uint64_t bench_rand(uint64_t *state);
 
+void bench_lat_init(struct bench_lat *lat, size_t cap);
+static inline void bench_lat_add(struct bench_lat *lat, uint64_t ns)
+{
+	if (ns > lat->worst)
+		lat->worst = ns;
+	if (lat->n < lat->cap)
+		lat->ns[lat->n++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
 /* Prints the shared fields of a file workload's line: total_ms, worst_ms,
- * majflt, minflt, offcpu_ms, then a newline. */
+ * p99_ms, majflt, minflt, offcpu_ms, then a newline. */
 void bench_report_reads(const struct bench_snap *before, const struct bench_snap *after,
-			uint64_t worst_ns);
+			struct bench_lat *lat);
 
 #endif

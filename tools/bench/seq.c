@@ -3,7 +3,8 @@
  *
  * Maps the benchmark file cold (default advice, no pause) and reads one byte
  * of each page in order, once.  Reports the scan's time, the worst single
- * page, and the main thread's major faults and off-CPU time.
+ * page and the 99th percentile, and the main thread's major faults and
+ * off-CPU time.
  *
  *   bench-seq [--size 512M] [--dir DIR] [--hot] [--prepare]
  */
@@ -17,22 +18,17 @@
 
 static const char usage[] = "[--size 512M] [--dir DIR] [--hot] [--prepare]";
 
-/* Touches every page in order; returns the slowest touch in ns. */
-static uint64_t scan_pages(const unsigned char *map, uint64_t size)
+/* Touches every page in order, timing each touch into lat. */
+static void scan_pages(const unsigned char *map, uint64_t size, struct bench_lat *lat)
 {
 	uint64_t pagesize = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t worst = 0;
 
 	for (uint64_t off = 0; off < size; off += pagesize) {
 		uint64_t t0 = bench_now_ns();
-		uint64_t dt;
 
 		(void)*(volatile const unsigned char *)(map + off);
-		dt = bench_now_ns() - t0;
-		if (dt > worst)
-			worst = dt;
+		bench_lat_add(lat, bench_now_ns() - t0);
 	}
-	return worst;
 }
 
 int main(int argc, char **argv)
@@ -42,7 +38,7 @@ int main(int argc, char **argv)
 	char path[4096];
 	unsigned char *map;
 	long cached;
-	uint64_t worst;
+	struct bench_lat lat;
 	int fd;
 
 	bench_parse_args(&opts, argc, argv, usage);
@@ -52,17 +48,18 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	cached = opts.hot ? bench_load(fd, opts.size) : bench_evict(fd, opts.size);
+	bench_lat_init(&lat, opts.size / (uint64_t)sysconf(_SC_PAGESIZE));
 	map = mmap(NULL, opts.size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		bench_die("mmap %s: %s", path, strerror(errno));
 
 	bench_snap(&before);
-	worst = scan_pages(map, opts.size);
+	scan_pages(map, opts.size, &lat);
 	bench_snap(&after);
 
 	printf("workload=seq size=%llu hot=%d cached_at_start=%ld",
 	       (unsigned long long)opts.size, opts.hot, cached);
-	bench_report_reads(&before, &after, worst);
+	bench_report_reads(&before, &after, &lat);
 	munmap(map, opts.size);
 	close(fd);
 	return 0;
