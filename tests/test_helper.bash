@@ -77,7 +77,7 @@ data_dir() {
 	mkdir -p "$dir" || fail "cannot create $dir"
 	fstype="$(stat -f -c %T "$dir")"
 	case "$fstype" in
-	tmpfs | ramfs | overlayfs-on-tmpfs)
+	tmpfs | ramfs)
 		fail "$dir is on $fstype: page cache tests need a real disk;" \
 			"set PREFAULT_TEST_DIR to a directory on one"
 		return 1
