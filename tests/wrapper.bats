@@ -4,9 +4,10 @@
 # command ran at all (marker files), the exit status it hands back, and where the
 # installed copy looks for the library.
 #
-# Uses the library built in the checkout ($ROOT/build/libprefault.so; setup_file
-# runs `make all` so that the file can also be run on its own with bats).
-# Self-contained: does not use tests/test_helper.bash.
+# Preloads the library make builds (in $BUILD, as `make test` passes it; setup_file
+# runs `make all` so that the file can also be run on its own with bats), named
+# through PREFAULT_LIBRARY; how the wrapper finds the library by itself is tested
+# in a scratch checkout. Self-contained: does not use tests/test_helper.bash.
 
 # Single quotes keep $VAR for the command under test; bats sets stderr_lines.
 # shellcheck disable=SC2016,SC2154
@@ -14,8 +15,9 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
     ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd -P)"
-    export ROOT
-    make -s -C "$ROOT" all >&2
+    BUILD="${BUILD:-build}"
+    export ROOT BUILD
+    make -s -C "$ROOT" BUILD="$BUILD" all >&2
     # A harmless library to stand for "whatever the user already preloads".
     cp "$(gcc -print-file-name=libm.so.6)" "$BATS_FILE_TMPDIR/libother.so"
     printf 'int main(void) { return 3; }\n' >"$BATS_FILE_TMPDIR/three.c"
@@ -23,7 +25,10 @@ setup_file() {
 
 setup() {
     PREFAULT="$ROOT/tools/prefault"
-    LIB="$ROOT/build/libprefault.so"
+    case $BUILD in
+        /*) LIB="$BUILD/libprefault.so" ;;
+        *) LIB="$ROOT/$BUILD/libprefault.so" ;;
+    esac
     OTHER="$BATS_FILE_TMPDIR/libother.so"
     MARKER="$BATS_TEST_TMPDIR/command-ran"
     local name
@@ -31,6 +36,16 @@ setup() {
         unset "$name"
     done
     [ -f "$LIB" ]
+    export PREFAULT_LIBRARY="$LIB"
+}
+
+# scratch_checkout: a copy of the script in a checkout's layout, with a stand-in
+# library at build/libprefault.so; prints that library's path.
+scratch_checkout() {
+    mkdir -p "$BATS_TEST_TMPDIR/checkout/tools" "$BATS_TEST_TMPDIR/checkout/build"
+    cp "$PREFAULT" "$BATS_TEST_TMPDIR/checkout/tools/prefault"
+    cp "$OTHER" "$BATS_TEST_TMPDIR/checkout/build/libprefault.so"
+    echo "$BATS_TEST_TMPDIR/checkout/build/libprefault.so"
 }
 
 # has_line LINE: $output has LINE as one of its lines.
@@ -80,20 +95,39 @@ refused() {
     [ -z "$stderr" ]
 }
 
-@test "the library is preloaded, and from a checkout it is build/libprefault.so" {
+@test "the library is preloaded" {
     run --separate-stderr "$PREFAULT" -- sh -c 'echo "$LD_PRELOAD"'
     [ "$status" -eq 0 ]
     [ "$output" = "$LIB" ]
     [ -z "$stderr" ]
 }
 
-@test "the library is found through a symlink to the checkout's script" {
-    mkdir "$BATS_TEST_TMPDIR/bin"
-    ln -s "$PREFAULT" "$BATS_TEST_TMPDIR/bin/prefault"
+@test "from a checkout, the library is build/libprefault.so beside tools/" {
+    local lib
+    lib="$(scratch_checkout)"
+    unset PREFAULT_LIBRARY
     cd "$BATS_TEST_TMPDIR"
+    run --separate-stderr checkout/tools/prefault -- sh -c 'echo "$LD_PRELOAD"'
+    [ "$status" -eq 0 ]
+    [ "$output" = "$lib" ]
+    [ -z "$stderr" ]
+
+    rm "$lib"
+    run -127 --separate-stderr checkout/tools/prefault -- touch "$MARKER"
+    [ "$stderr" = "prefault: library not found at $lib; run make" ]
+    [ ! -e "$MARKER" ]
+}
+
+@test "from a checkout, the library is found through a symlink to the script" {
+    local lib
+    lib="$(scratch_checkout)"
+    unset PREFAULT_LIBRARY
+    mkdir "$BATS_TEST_TMPDIR/bin"
+    ln -s "$BATS_TEST_TMPDIR/checkout/tools/prefault" "$BATS_TEST_TMPDIR/bin/prefault"
+    cd "$BATS_TEST_TMPDIR/bin"
     run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" prefault sh -c 'echo "$LD_PRELOAD"'
     [ "$status" -eq 0 ]
-    [ "$output" = "$LIB" ]
+    [ "$output" = "$lib" ]
 }
 
 @test "an existing LD_PRELOAD is kept after the library, separators and all" {
@@ -177,7 +211,7 @@ refused() {
     has_line PREFAULT_BUDGET=128M
     has_line PREFAULT_WINDOW=1M
 
-    run --separate-stderr "$PREFAULT" -- sh -c 'env | grep "^PREFAULT" || true'
+    run --separate-stderr "$PREFAULT" -- sh -c 'env | grep "^PREFAULT" | grep -v "^PREFAULT_LIBRARY=" || true'
     [ "$status" -eq 0 ]
     [ -z "$output" ]
 }
@@ -340,7 +374,8 @@ refused() {
 
 @test "make install substitutes the library directory; make uninstall removes both files" {
     local dest="$BATS_TEST_TMPDIR/root"
-    run make -s -C "$ROOT" install DESTDIR="$dest" PREFIX=/usr
+    unset PREFAULT_LIBRARY
+    run make -s -C "$ROOT" BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr
     [ "$status" -eq 0 ]
     [ -x "$dest/usr/bin/prefault" ]
     [ -f "$dest/usr/lib/libprefault.so" ]
@@ -353,7 +388,7 @@ refused() {
     [ "$stderr" = "prefault: library not found at /usr/lib/libprefault.so; run make" ]
     [ ! -e "$MARKER" ]
 
-    run make -s -C "$ROOT" uninstall DESTDIR="$dest" PREFIX=/usr
+    run make -s -C "$ROOT" BUILD="$BUILD" uninstall DESTDIR="$dest" PREFIX=/usr
     [ "$status" -eq 0 ]
     [ ! -e "$dest/usr/bin/prefault" ]
     [ ! -e "$dest/usr/lib/libprefault.so" ]
@@ -361,7 +396,8 @@ refused() {
 
 @test "an installed prefault preloads the installed library" {
     local prefix="$BATS_TEST_TMPDIR/usr"
-    run make -s -C "$ROOT" install PREFIX="$prefix"
+    unset PREFAULT_LIBRARY
+    run make -s -C "$ROOT" BUILD="$BUILD" install PREFIX="$prefix"
     [ "$status" -eq 0 ]
     cd "$BATS_TEST_TMPDIR"
     run --separate-stderr "$prefix/bin/prefault" -- sh -c 'echo $LD_PRELOAD'
@@ -369,7 +405,7 @@ refused() {
     [ "$output" = "$prefix/lib/libprefault.so" ]
     [ -z "$stderr" ]
 
-    run make -s -C "$ROOT" uninstall PREFIX="$prefix"
+    run make -s -C "$ROOT" BUILD="$BUILD" uninstall PREFIX="$prefix"
     [ "$status" -eq 0 ]
     [ ! -e "$prefix/bin/prefault" ]
     [ ! -e "$prefix/lib/libprefault.so" ]
