@@ -5,6 +5,8 @@
 # real disk, and reads the JSON Lines statistics.  A missing library, program
 # or tool fails the test: nothing is ever skipped.
 
+# status, output and stderr are set by bats' run.
+# shellcheck disable=SC2154
 bats_require_minimum_version 1.5.0
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
