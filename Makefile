@@ -45,6 +45,7 @@ $(BUILD)/shim/%.o: shim/%.c $(wildcard shim/*.h) Makefile
 	$(CC) $(SHIM_CFLAGS) -MMD -c -o $@ $<
 
 $(LIB): $(SHIM_OBJ) shim/prefault.map
+	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(SHIM_LIBS)
 
 -include $(SHIM_OBJ:.o=.d)
