@@ -109,7 +109,7 @@ static void consider(uintptr_t addr, size_t len, int prot, int flags, int fd, of
 		.source = PF_SRC_HOOK, .path = path,
 	};
 	if (pf_table_track(&d) != 0) {
-		skip(path, len, "table-full");
+		skip(path, len, "no-memory");
 		return;
 	}
 	pf_engine_wake();

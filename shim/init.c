@@ -9,6 +9,7 @@
  * child reinitialises all three (its copy of a lock another thread held
  * would stay held) and forgets the helpers it does not have.
  */
+#include "alloc.h"
 #include "budget.h"
 #include "engine.h"
 #include "hooks.h"
@@ -94,6 +95,9 @@ __attribute__((constructor)) static void pf_init(void)
 	if (!pf_opt.inherit)
 		drop_from_ld_preload();
 	if (pf_opt.enabled) {
+		const char *fail = getenv("PREFAULT_TEST_ALLOC_FAIL");
+		if (fail)
+			pf_alloc_set_failure_rate((unsigned)strtoul(fail, NULL, 10));
 		pf_budget_compute();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		if (pf_discover_init)
