@@ -117,7 +117,11 @@ static void emit(char *line, size_t n, size_t size)
 
 static const char *source_name(enum pf_source s)
 {
-	return s == PF_SRC_DISCOVER ? "discover" : "hook";
+	switch (s) {
+	case PF_SRC_DISCOVER: return "discover";
+	case PF_SRC_COMPANION: return "companion";
+	default: return "hook";
+	}
 }
 
 static void write_event(const struct pf_event *e)

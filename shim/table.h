@@ -35,6 +35,7 @@
 enum pf_source {
 	PF_SRC_HOOK,     /* seen by the mmap hook */
 	PF_SRC_DISCOVER, /* found in /proc/self/maps */
+	PF_SRC_COMPANION, /* the companion's own mapping of a target's file */
 };
 
 /* What a source knows about a new mapping. */
