@@ -1,0 +1,851 @@
+/*
+ * discover.c - finds file mappings made by raw system calls (Go's
+ * syscall.Mmap, golang.org/x/sys/unix.Mmap) by watching /proc/thread-self/maps,
+ * and feeds them to the table as PF_SRC_DISCOVER entries.
+ *
+ * Design
+ *   One plain pthread, "prefault-disc", every signal blocked, registered as
+ *   one of prefault's threads.  It is started by the first hook call after
+ *   pf_discover_init() decided discovery is wanted (pf_discover_poke), never
+ *   from the constructor.  It loops:
+ *
+ *     1. sleep one period (2..8 ms, paced: below);
+ *     2. change test: VmSize from /proc/thread-self/statm (open, read, close:
+ *        prefault holds no descriptor between uses);
+ *     3. when VmSize changed, or the backstop is due (every second, or 500
+ *        times the last scan's cost if more: munmap + mmap of the same size
+ *        leaves VmSize unchanged), scan maps.
+ *
+ *   A scan snapshots the table (entry ranges, sources, identities), then
+ *   reads maps in chunks into a static buffer (no malloc, any size; a line
+ *   may span two reads) and walks lines and snapshot together in address
+ *   order:
+ *     - a discovered entry stays as long as lines of its file, at the right
+ *       offsets, cover it; what they no longer cover is forgotten;
+ *     - a readable line of a regular file that no entry covers is tracked,
+ *       unless it belongs to a program or library (a file with an executable
+ *       mapping among its consecutive lines), is smaller than
+ *       PREFAULT_MIN_SIZE, is excluded by PREFAULT_INCLUDE/EXCLUDE, or its
+ *       path no longer names it (deleted, replaced: "special").  A rejected
+ *       line is remembered (so it is reported once and never stat'ed again).
+ *
+ * Pacing
+ *   A wakeup costs this thread 10-30 us of CPU on a virtual machine, the
+ *   change test ~1.5 us.  The period is the thread's measured cost per idle
+ *   poll divided by PACE_SHARE (0.15% of a core), kept within
+ *   [PERIOD_MIN, PERIOD_MAX]; scans triggered by changes are spaced by at
+ *   least BUSY_FACTOR times their own cost, so a program that maps and
+ *   unmaps all the time costs at most ~5% of a core here.
+ *
+ * Lock rules
+ *   Only the discovery thread touches the scan state below (buffer, snapshot,
+ *   rejected set, pacing).  table_lock is taken through pf_table_lock() only
+ *   to copy the snapshot and to re-check an entry before forgetting it; no
+ *   system call is made while it is held.  disc_state is the only state
+ *   shared with the hooks.
+ */
+#include "discover.h"
+#include "engine.h"
+#include "log.h"
+#include "options.h"
+#include "real.h"
+#include "stats.h"
+#include "table.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS_PER_MS 1000000LL
+#define PERIOD_ACTIVE (2 * NS_PER_MS)
+#define DECAY 25                    /* period: idle time so far / DECAY */
+#define ACTIVITY_NS 5000            /* others' CPU that counts as running */
+#define PERIOD_IDLE_START (10 * NS_PER_MS)
+#define PERIOD_IDLE_MIN (4 * NS_PER_MS)
+#define PERIOD_IDLE_MAX (30 * NS_PER_MS)
+#define IDLE_SHARE 0.0012           /* of one core, for idle polling */
+#define PACE_WINDOW (1000 * NS_PER_MS)
+#define BACKSTOP_MIN (1000 * NS_PER_MS)
+#define BACKSTOP_FACTOR 500         /* backstop scans cost <= 0.2% */
+#define BUSY_FACTOR 20              /* change scans cost <= 5% */
+#define THREAD_STACK (256 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* State shared with the hooks                                         */
+
+enum { DISC_OFF, DISC_WANTED, DISC_STARTING, DISC_RUNNING };
+static _Atomic int disc_state = DISC_OFF;
+static bool disc_wanted; /* written by pf_discover_init() only */
+
+/* ------------------------------------------------------------------ */
+/* Is the program (or code it loaded) written in Go?                   */
+
+/* A PT_NOTE segment holding the Go build id note: name "Go", type 4. */
+static bool has_go_note(const ElfW(Phdr) *ph, size_t n, uintptr_t bias)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ph[i].p_type != PT_NOTE)
+			continue;
+		size_t align = ph[i].p_align == 8 ? 8 : 4;
+		const char *p = (const char *)(bias + ph[i].p_vaddr);
+		const char *end = p + ph[i].p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(const void *)p;
+			const char *name = p + sizeof *nh;
+			if (nh->n_namesz == 3 && nh->n_type == 4 && name + 3 <= end &&
+			    memcmp(name, "Go", 3) == 0)
+				return true;
+			size_t adv = sizeof *nh + ((nh->n_namesz + align - 1) & ~(align - 1)) +
+				     ((nh->n_descsz + align - 1) & ~(align - 1));
+			if (adv > (size_t)(end - p))
+				break;
+			p += adv;
+		}
+	}
+	return false;
+}
+
+static int main_object_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	*(bool *)data = has_go_note(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr);
+	return 1; /* the first object is the program itself */
+}
+
+static bool program_is_go(void)
+{
+	bool go = false;
+	dl_iterate_phdr(main_object_cb, &go);
+	/* The cgo runtime's entry points: a Go program built by the external
+	 * linker, or a Go library (c-shared) loaded with the program. */
+	return go || dlsym(RTLD_DEFAULT, "x_cgo_init") || dlsym(RTLD_DEFAULT, "_cgo_init");
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+/* /proc/thread-self stays valid after the main thread exits; /proc/self
+ * (the leader's) then shows no mappings. */
+static const char *statm_path = "/proc/thread-self/statm";
+static const char *maps_path = "/proc/thread-self/maps";
+
+/* VmSize in pages, or 0 when statm cannot be read. */
+static uint64_t read_vmsize(void)
+{
+	char b[64];
+	int fd = open(statm_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t r = read(fd, b, sizeof b - 1);
+	close(fd);
+	uint64_t v = 0;
+	for (ssize_t i = 0; i < r && b[i] >= '0' && b[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(b[i] - '0');
+	return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lines of /proc/self/maps                                            */
+
+struct line {
+	uintptr_t start, end;
+	uint64_t offset;
+	unsigned maj, min;
+	uint64_t ino;
+	bool r, x;
+	const char *path; /* NUL-terminated, "" for none */
+};
+
+static const char *hex(const char *p, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (;; p++) {
+		unsigned d;
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else
+			break;
+		x = x << 4 | d;
+	}
+	*v = x;
+	return p;
+}
+
+/* "start-end perms offset maj:min inode   path"; false when malformed. */
+static bool parse_line(char *s, struct line *l)
+{
+	uint64_t a, b, off, maj, min, ino = 0;
+	const char *p = hex(s, &a);
+	if (*p++ != '-')
+		return false;
+	p = hex(p, &b);
+	if (*p++ != ' ' || !p[0] || !p[1] || !p[2] || !p[3])
+		return false;
+	l->r = p[0] == 'r';
+	l->x = p[2] == 'x';
+	p += 4;
+	if (*p++ != ' ')
+		return false;
+	p = hex(p, &off);
+	if (*p++ != ' ')
+		return false;
+	p = hex(p, &maj);
+	if (*p++ != ':')
+		return false;
+	p = hex(p, &min);
+	if (*p++ != ' ')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++)
+		ino = ino * 10 + (uint64_t)(*p - '0');
+	while (*p == ' ')
+		p++;
+	l->start = (uintptr_t)a;
+	l->end = (uintptr_t)b;
+	l->offset = off;
+	l->maj = (unsigned)maj;
+	l->min = (unsigned)min;
+	l->ino = ino;
+	l->path = p;
+	return b > a;
+}
+
+/* ------------------------------------------------------------------ */
+/* The table as it was when the scan began                             */
+
+struct snap {
+	uintptr_t start, end;
+	uintptr_t cursor;   /* discovered entries: covered up to here so far */
+	uint64_t offset;
+	uint64_t ino;
+	uint64_t id;
+	bool discovered;
+};
+
+static struct snap *snap;     /* pf_sys_mmap'ed, grown as the table grows */
+static size_t snap_cap, snap_n;
+
+static bool snap_reserve(size_t want)
+{
+	if (want <= snap_cap)
+		return true;
+	size_t cap = snap_cap ? snap_cap : 256;
+	while (cap < want)
+		cap *= 2;
+	void *p = pf_sys_mmap(NULL, cap * sizeof *snap, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	if (snap)
+		pf_sys_munmap(snap, snap_cap * sizeof *snap);
+	snap = p;
+	snap_cap = cap;
+	return true;
+}
+
+/* Copies the table; false when it did not fit (try again next time). */
+static bool snap_take(void)
+{
+	if (!snap_reserve(pf_table_count() + 16))
+		return false;
+	bool fit = true;
+	snap_n = 0;
+	pf_table_lock();
+	struct pf_mapping *m, *tmp, *head = pf_table_head_locked();
+	HASH_ITER(hh, head, m, tmp) {
+		if (snap_n == snap_cap) {
+			fit = false;
+			break;
+		}
+		struct snap *s = &snap[snap_n++];
+		s->start = s->cursor = m->start;
+		s->end = m->start + m->len;
+		s->offset = (uint64_t)m->offset;
+		s->ino = (uint64_t)m->ino;
+		s->id = m->id;
+		s->discovered = m->source == PF_SRC_DISCOVER;
+	}
+	pf_table_unlock();
+	if (!fit)
+		return false;
+	/* Shell sort by start: no allocation, fine for thousands of entries. */
+	static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
+	for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+		size_t gap = gaps[g];
+		for (size_t i = gap; i < snap_n; i++) {
+			struct snap t = snap[i];
+			size_t j = i;
+			for (; j >= gap && snap[j - gap].start > t.start; j -= gap)
+				snap[j] = snap[j - gap];
+			snap[j] = t;
+		}
+	}
+	return true;
+}
+
+/* Does the line show the file of entry s at the offsets s expects? */
+static bool line_matches(const struct line *l, const struct snap *s)
+{
+	return l->ino == s->ino &&
+	       l->offset + (s->start - l->start) == s->offset;
+}
+
+/* ------------------------------------------------------------------ */
+/* Ranges to forget, found by a scan and forgotten after it             */
+
+struct gap {
+	uintptr_t start, end;
+	uintptr_t entry;  /* the discovered entry it was part of, and its id */
+	uint64_t id;
+};
+
+#define GAPS_MAX 512
+static struct gap gaps_buf[GAPS_MAX];
+static size_t gaps_n;
+static bool gaps_overflow;
+
+static void add_gap(const struct snap *s, uintptr_t a, uintptr_t b)
+{
+	if (a >= b)
+		return;
+	if (gaps_n == GAPS_MAX) {
+		gaps_overflow = true;
+		return;
+	}
+	gaps_buf[gaps_n++] = (struct gap){ a, b, s->start, s->id };
+}
+
+static void finish_entry(struct snap *s)
+{
+	if (s->discovered)
+		add_gap(s, s->cursor, s->end);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rejected lines: an open-addressing set, cleared when it fills up     */
+
+struct reject {
+	uintptr_t start;
+	size_t len;
+	uint64_t ino, offset;
+	unsigned gen; /* valid when equal to rej_gen */
+};
+
+#define REJ_SLOTS 8192 /* a power of two */
+static struct reject rej[REJ_SLOTS];
+static unsigned rej_gen = 1, rej_count;
+
+static size_t rej_hash(uintptr_t start, size_t len, uint64_t ino)
+{
+	uint64_t h = (uint64_t)start * 0x9e3779b97f4a7c15ULL ^ (uint64_t)len * 0xff51afd7ed558ccdULL ^ ino;
+	return (size_t)(h ^ h >> 29) & (REJ_SLOTS - 1);
+}
+
+static struct reject *rej_slot(uintptr_t start, size_t len, uint64_t ino, uint64_t offset)
+{
+	for (size_t i = rej_hash(start, len, ino), n = 0; n < REJ_SLOTS; n++, i = (i + 1) & (REJ_SLOTS - 1)) {
+		struct reject *r = &rej[i];
+		if (r->gen != rej_gen ||
+		    (r->start == start && r->len == len && r->ino == ino && r->offset == offset))
+			return r;
+	}
+	return NULL;
+}
+
+static bool rej_has(uintptr_t start, size_t len, uint64_t ino, uint64_t offset)
+{
+	struct reject *r = rej_slot(start, len, ino, offset);
+	return r && r->gen == rej_gen;
+}
+
+static void rej_add(uintptr_t start, size_t len, uint64_t ino, uint64_t offset)
+{
+	if (rej_count >= REJ_SLOTS / 2) {
+		rej_gen++;
+		rej_count = 0;
+	}
+	struct reject *r = rej_slot(start, len, ino, offset);
+	if (r && r->gen != rej_gen) {
+		*r = (struct reject){ start, len, ino, offset, rej_gen };
+		rej_count++;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* New mappings                                                        */
+
+static unsigned tracked_now; /* entries tracked by the current scan */
+static long page_size = 4096;
+
+static void reject(const struct line *l, uintptr_t a, size_t len, uint64_t off, const char *why)
+{
+	rej_add(a, len, l->ino, off);
+	if (!pf_stats_enabled())
+		return;
+	struct pf_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.type = PF_EV_SKIP;
+	ev.t = pf_now();
+	ev.addr = a;
+	ev.len = len;
+	ev.offset = (off_t)off;
+	ev.source = PF_SRC_DISCOVER;
+	ev.reason = why;
+	strncpy(ev.path, l->path, sizeof ev.path - 1);
+	pf_stats_queue(&ev);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* [a, b) of line l is mapped and tracked by no one. */
+static void consider(const struct line *l, uintptr_t a, uintptr_t b)
+{
+	size_t len = b - a;
+	uint64_t off = l->offset + (a - l->start);
+	const char *why = NULL;
+	struct stat st;
+
+	if (rej_has(a, len, l->ino, off))
+		return;
+	if (len < pf_opt.min_size) {
+		reject(l, a, len, off, "too-small");
+		return;
+	}
+	if (ends_with(l->path, " (deleted)")) {
+		reject(l, a, len, off, "special");
+		return;
+	}
+	if (!pf_options_path_allowed(l->path, &why)) {
+		reject(l, a, len, off, why ? why : "excluded");
+		return;
+	}
+	if (stat(l->path, &st) != 0) {
+		reject(l, a, len, off, "not-readable");
+		return;
+	}
+	/* The path names another file now (or maps escaped odd characters
+	 * in it).  The device is not compared: on btrfs and overlayfs maps
+	 * and stat disagree about it. */
+	if ((uint64_t)st.st_ino != l->ino) {
+		reject(l, a, len, off, "special");
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		reject(l, a, len, off, "not-regular");
+		return;
+	}
+	/* Past the end of the file there is nothing to read (and the hooks
+	 * track a mapping only up to it). */
+	if ((uint64_t)st.st_size <= off) {
+		rej_add(a, len, l->ino, off);
+		return;
+	}
+	uint64_t in_file = ((uint64_t)st.st_size - off + (uint64_t)page_size - 1) &
+			   ~((uint64_t)page_size - 1);
+	if (in_file < len) {
+		len = (size_t)in_file;
+		if (len < pf_opt.min_size) {
+			reject(l, a, b - a, off, "too-small");
+			return;
+		}
+	}
+	if (pf_table_contains(a, len, st.st_dev, st.st_ino))
+		return; /* a hook tracked it since the snapshot */
+	struct pf_desc d = {
+		.start = a,
+		.len = len,
+		.offset = (off_t)off,
+		.dev = st.st_dev,
+		.ino = st.st_ino,
+		.source = PF_SRC_DISCOVER,
+		.path = l->path,
+	};
+	if (pf_table_track(&d) != 0) {
+		reject(l, a, len, off, "table-full");
+		return;
+	}
+	tracked_now++;
+}
+
+/* Consecutive lines of one file, held back until the file's last line: a
+ * file with an executable mapping among them is a program or a library. */
+#define GROUP_MAX 64
+static struct {
+	uint64_t ino;
+	unsigned maj, min;
+	bool x;
+	size_t n;
+	struct line lines[GROUP_MAX];
+	char path[PATH_MAX + 32];
+} group;
+static size_t cand_i; /* snapshot cursor for candidates */
+
+/* Sends the parts of l no entry covers to consider().  Hook entries cover
+ * whatever they overlap; discovered ones only lines of their own file. */
+static void candidate_line(const struct line *l)
+{
+	while (cand_i < snap_n && snap[cand_i].end <= l->start)
+		cand_i++;
+	uintptr_t at = l->start;
+	for (size_t j = cand_i; j < snap_n && snap[j].start < l->end; j++) {
+		const struct snap *s = &snap[j];
+		if (s->discovered && !line_matches(l, s))
+			continue;
+		if (s->start > at)
+			consider(l, at, s->start);
+		if (s->end > at)
+			at = s->end;
+	}
+	if (at < l->end)
+		consider(l, at, l->end);
+}
+
+static void group_flush(void)
+{
+	if (group.n && !group.x) {
+		for (size_t i = 0; i < group.n; i++) {
+			group.lines[i].path = group.path;
+			if (group.lines[i].r)
+				candidate_line(&group.lines[i]);
+		}
+	}
+	group.n = 0;
+	group.x = false;
+}
+
+static void group_add(const struct line *l)
+{
+	if (group.n && (group.ino != l->ino || group.maj != l->maj || group.min != l->min ||
+			strcmp(group.path, l->path) != 0))
+		group_flush();
+	if (group.n == GROUP_MAX) {
+		/* A file in more pieces than we hold: decide on what we saw. */
+		bool x = group.x;
+		group_flush();
+		group.x = x;
+	}
+	if (group.n == 0) {
+		group.ino = l->ino;
+		group.maj = l->maj;
+		group.min = l->min;
+		strncpy(group.path, l->path, sizeof group.path - 1);
+		group.path[sizeof group.path - 1] = '\0';
+	}
+	group.x |= l->x;
+	group.lines[group.n++] = *l;
+}
+
+/* ------------------------------------------------------------------ */
+/* A scan                                                              */
+
+static size_t cover_i; /* snapshot cursor for coverage */
+
+/* Coverage of discovered entries by line l. */
+static void cover_line(const struct line *l)
+{
+	while (cover_i < snap_n && snap[cover_i].end <= l->start)
+		finish_entry(&snap[cover_i++]);
+	for (size_t j = cover_i; j < snap_n && snap[j].start < l->end; j++) {
+		struct snap *s = &snap[j];
+		if (!s->discovered || !line_matches(l, s))
+			continue;
+		uintptr_t a = l->start > s->start ? l->start : s->start;
+		uintptr_t b = l->end < s->end ? l->end : s->end;
+		if (a > s->cursor)
+			add_gap(s, s->cursor, a);
+		if (b > s->cursor)
+			s->cursor = b;
+	}
+}
+
+static void handle_line(char *text)
+{
+	struct line l;
+	if (!parse_line(text, &l))
+		return;
+	cover_line(&l);
+	if (l.ino != 0 && l.path[0] == '/')
+		group_add(&l);
+	else
+		group_flush();
+}
+
+static char scan_buf[64 * 1024];
+
+/* Reads maps through; -1 when it cannot be read. */
+static int read_maps(void)
+{
+	int fd = open(maps_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t have = 0;
+	bool skipping = false; /* inside a line longer than the buffer */
+	for (;;) {
+		ssize_t r = read(fd, scan_buf + have, sizeof scan_buf - 1 - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		have += (size_t)r;
+		char *p = scan_buf, *end = scan_buf + have;
+		char *nl;
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			*nl = '\0';
+			if (!skipping)
+				handle_line(p);
+			skipping = false;
+			p = nl + 1;
+		}
+		have = (size_t)(end - p);
+		if (have == sizeof scan_buf - 1) {
+			skipping = true;
+			have = 0;
+		} else if (have) {
+			memmove(scan_buf, p, have);
+		}
+	}
+	close(fd);
+	if (have && !skipping) {
+		scan_buf[have] = '\0';
+		handle_line(scan_buf);
+	}
+	return 0;
+}
+
+/* Forgets what a scan found gone, re-checking under table_lock that the
+ * discovered entry is still the one the scan saw (a hook may have mapped
+ * and tracked something there since). */
+static void forget_gaps(void)
+{
+	for (size_t i = 0; i < gaps_n; i++) {
+		const struct gap *g = &gaps_buf[i];
+		pf_table_lock();
+		struct pf_mapping *m = pf_table_find_locked(g->entry, g->id);
+		bool still = m && m->source == PF_SRC_DISCOVER;
+		pf_table_unlock();
+		if (still)
+			pf_table_forget(g->start, g->end - g->start);
+	}
+}
+
+/* One scan; -1 when maps could not be read (nothing changed). */
+static int scan(void)
+{
+	bool whole = snap_take();
+	cover_i = cand_i = 0;
+	gaps_n = 0;
+	gaps_overflow = false;
+	tracked_now = 0;
+	group.n = 0;
+	group.x = false;
+	if (!whole)
+		snap_n = 0; /* see everything as new: track only, forget nothing */
+	int rc = read_maps();
+	if (rc == 0) {
+		group_flush();
+		while (cover_i < snap_n)
+			finish_entry(&snap[cover_i++]);
+		if (whole)
+			forget_gaps();
+	}
+	if (tracked_now)
+		pf_engine_wake();
+	pf_stats_flush();
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The thread                                                          */
+
+static int64_t process_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void *disc_main(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "prefault-disc");
+	pf_helper_register();
+	page_size = sysconf(_SC_PAGESIZE);
+	if (access(maps_path, R_OK) != 0) {
+		statm_path = "/proc/self/statm";
+		maps_path = "/proc/self/maps";
+	}
+
+	int64_t now = mono_ns();
+	int64_t proc_prev = process_cpu_ns(), own_prev = thread_cpu_ns();
+	int64_t last_active = now, next_full = 0, scan_ok_at = 0;
+	int64_t idle_period = PERIOD_IDLE_START, win_wall = 0, win_own = 0;
+	uint64_t last_size = 0;
+	bool want_scan = true, ran_since_scan = true, warned = false;
+
+	for (;;) {
+		/* Fast while the program runs, slowing down as it stays idle. */
+		int64_t period = (now - last_active) / DECAY;
+		bool idle = period >= idle_period;
+		sleep_ns(period < PERIOD_ACTIVE ? PERIOD_ACTIVE : idle ? idle_period : period);
+		now = mono_ns();
+		/* Process first, own second: what this thread spends between
+		 * the two reads cancels out from one poll to the next. */
+		int64_t proc = process_cpu_ns(), own = thread_cpu_ns();
+		int64_t others = (proc - proc_prev) - (own - own_prev);
+		proc_prev = proc;
+		own_prev = own;
+
+		if (others > ACTIVITY_NS) {
+			/* Only a running thread can change the address space. */
+			last_active = now;
+			ran_since_scan = true;
+			uint64_t size = read_vmsize();
+			if (size != last_size)
+				want_scan = true;
+			last_size = size;
+			win_wall = 0;
+		} else if (idle && !want_scan) {
+			/* Idle: what this thread spent over the last second
+			 * paces the idle period towards IDLE_SHARE. */
+			if (!win_wall) {
+				win_wall = now;
+				win_own = own;
+			} else if (now - win_wall >= PACE_WINDOW) {
+				double ratio = (double)(own - win_own) / (double)(now - win_wall) / IDLE_SHARE;
+				ratio = ratio < 0.5 ? 0.5 : ratio > 2 ? 2 : ratio;
+				int64_t p = (int64_t)((double)idle_period * ratio);
+				idle_period = p < PERIOD_IDLE_MIN ? PERIOD_IDLE_MIN :
+					      p > PERIOD_IDLE_MAX ? PERIOD_IDLE_MAX : p;
+				win_wall = 0;
+			}
+		} else {
+			win_wall = 0;
+		}
+		if (ran_since_scan && now >= next_full)
+			want_scan = true;
+		if (!want_scan || now < scan_ok_at)
+			continue;
+
+		int64_t c0 = thread_cpu_ns();
+		int rc = scan();
+		int64_t took = thread_cpu_ns() - c0;
+		now = mono_ns();
+		want_scan = ran_since_scan = false;
+		next_full = now + (took * BACKSTOP_FACTOR > BACKSTOP_MIN ?
+				   took * BACKSTOP_FACTOR : BACKSTOP_MIN);
+		scan_ok_at = now + took * BUSY_FACTOR;
+		if (rc != 0) {
+			if (!warned)
+				pf_log("discovery: cannot read %s: %s", maps_path, strerror(errno));
+			warned = true;
+			next_full = now + 10 * BACKSTOP_MIN;
+		}
+	}
+	return NULL;
+}
+
+static void disc_start(void)
+{
+	int expect = DISC_WANTED;
+	if (!atomic_compare_exchange_strong_explicit(&disc_state, &expect, DISC_STARTING,
+						     memory_order_acq_rel, memory_order_relaxed))
+		return;
+	int saved = errno;
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&t, &attr, disc_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	atomic_store_explicit(&disc_state, rc == 0 ? DISC_RUNNING : DISC_OFF, memory_order_release);
+	if (rc != 0)
+		pf_log("discovery: cannot start its thread: %s", strerror(rc));
+	errno = saved;
+}
+
+/* ------------------------------------------------------------------ */
+/* Interface                                                           */
+
+void pf_discover_init(void)
+{
+	bool want = false;
+	if (pf_opt.enabled) {
+		switch (pf_opt.discover) {
+		case PF_DISCOVER_ON:
+			want = true;
+			break;
+		case PF_DISCOVER_OFF:
+			want = false;
+			break;
+		case PF_DISCOVER_AUTO:
+		default:
+			want = program_is_go();
+			break;
+		}
+	}
+	disc_wanted = want;
+	atomic_store_explicit(&disc_state, want ? DISC_WANTED : DISC_OFF, memory_order_release);
+}
+
+void pf_discover_poke(void)
+{
+	if (__builtin_expect(atomic_load_explicit(&disc_state, memory_order_relaxed) != DISC_WANTED, 1))
+		return;
+	disc_start();
+}
+
+void pf_discover_after_fork_child(void)
+{
+	/* The parent's thread may have been mid-scan: start the child's from
+	 * a clean rejected set. */
+	rej_gen++;
+	rej_count = 0;
+	atomic_store_explicit(&disc_state, disc_wanted ? DISC_WANTED : DISC_OFF, memory_order_relaxed);
+}

@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# go.bats - real Go programs (cgo, dynamic) that map files with raw system
+# calls no hook sees: syscall.Mmap, golang.org/x/sys/unix.Mmap, and bbolt.
+# Discovery (shim/discover.c) finds their mappings in /proc/self/maps, and
+# the helpers bring them in while the program pauses.
+#
+# Each program maps a cold file of >= 256 MiB, hints MADV_RANDOM (bbolt
+# does it itself), pauses 500 ms, then reads 20k random bytes and reports
+# the major faults of its own threads (the threads not named prefault*).
+# The programs live in tests/go/NAME/ and are built by tests/go.mk.
+
+load test_helper
+
+GO_PROGS="$BUILD_DIR/tests/go"
+
+setup_file() {
+	prefault_setup_file
+	make -s -C "$ROOT" BUILD="$BUILD" test-go >&2
+}
+
+setup() {
+	prefault_setup
+	local p
+	for p in sysmmap unixmmap boltdb discbench; do
+		[ -x "$GO_PROGS/$p" ] || fail "$GO_PROGS/$p is missing: run make test-go"
+	done
+}
+
+# bolt_db: prints the path of a bbolt database of 288 MiB (values of 1 MiB),
+# made once per run and evicted from the page cache on every call.
+bolt_db() {
+	local dir path
+	dir="$(data_dir)" || return 1
+	path="$dir/go-bolt.db"
+	if [ ! -f "$path.ok" ]; then
+		rm -f "$path"
+		"$GO_PROGS/boltdb" create "$path" 288 >&2 || fail "boltdb create $path"
+		touch "$path.ok"
+	fi
+	"$PROGS/evict" "$path" >&2 || fail "evict $path"
+	printf '%s\n' "$path"
+}
+
+# cold_pair FILE PROG ARGS...: runs PROG ARGS plain, then preloaded with the
+# statistics in $BATS_TEST_TMPDIR/stats.jsonl, FILE evicted before each run.
+# Sets plain_majflt, pre_majflt, pre_helper_majflt and pre_addr.
+cold_pair() {
+	local file=$1
+	shift
+	"$PROGS/evict" "$file"
+	run --separate-stderr "$@"
+	show
+	[ "$status" -eq 0 ] || return 1
+	plain_majflt="$(field majflt)"
+
+	"$PROGS/evict" "$file"
+	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
+	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" "$@"
+	show
+	[ "$status" -eq 0 ] || return 1
+	pre_majflt="$(field majflt)"
+	pre_helper_majflt="$(field helper_majflt)"
+	pre_addr="$(field addr)"
+	cat "$STATS"
+}
+
+# check_cold FILE: what every cold test asserts after cold_pair.
+check_cold() {
+	local file=$1 size pages
+	size="$(stat -c %s "$file")"
+	pages=$((size / 4096))
+	echo "plain_majflt=$plain_majflt pre_majflt=$pre_majflt pre_helper_majflt=$pre_helper_majflt pages=$pages"
+	# The plain run faulted page by page: otherwise this proves nothing.
+	[ "$plain_majflt" -ge 10000 ]
+	# Preloaded, the program's own threads take <= 5% of those faults.
+	[ $((pre_majflt * 20)) -le "$plain_majflt" ]
+	# Discovery found the file's mapping, at the address the program used.
+	stats_check "$STATS"
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map' and r['source'] == 'discover' and r['path'] == '$file' and A(r['addr']) == A('$pre_addr'))")" -eq 1 ]
+	# MADV_RANDOM did not make the helpers read page by page: WILLNEED
+	# before POPULATE_READ reads ahead whatever the hint (a page-sized read
+	# per fault would be one major fault per page).
+	[ "$pre_helper_majflt" -le $((pages / 64)) ]
+	[ "$(stats_eval "$STATS" "sum(r['bytes_in'] for r in R if r['ev'] == 'done' and r['path'] == '$file')")" -ge $((size * 9 / 10)) ]
+}
+
+@test "the Go test programs are dynamic, and a preload takes effect in them" {
+	local p
+	for p in sysmmap unixmmap boltdb discbench; do
+		run readelf -d "$GO_PROGS/$p"
+		[ "$status" -eq 0 ]
+		grep -q '(NEEDED)' <<<"$output" || fail "$p has no NEEDED entry: static, LD_PRELOAD would be ignored"
+	done
+	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$BATS_TEST_TMPDIR/s.jsonl" \
+		"$GO_PROGS/boltdb" usage
+	[ "$status" -eq 1 ]
+	[ "$(stats_eval "$BATS_TEST_TMPDIR/s.jsonl" "sum(1 for r in R if r['ev'] == 'start' and r['active'])")" -eq 1 ]
+}
+
+@test "syscall.Mmap: discovered, program's major faults <= 5% of the plain run's" {
+	local f
+	f="$(big_file go-f256 256M)"
+	cold_pair "$f" "$GO_PROGS/sysmmap" "$f"
+	check_cold "$f"
+}
+
+@test "golang.org/x/sys/unix.Mmap: discovered, program's major faults <= 5% of the plain run's" {
+	local f
+	f="$(big_file go-f256 256M)"
+	cold_pair "$f" "$GO_PROGS/unixmmap" "$f"
+	check_cold "$f"
+}
+
+@test "bbolt (go.etcd.io/bbolt, MADV_RANDOM): discovered, program's major faults <= 5% of the plain run's" {
+	local db
+	db="$(bolt_db)"
+	cold_pair "$db" "$GO_PROGS/boltdb" read "$db"
+	check_cold "$db"
+}
+
+@test "discovery: raw mmap found in < 5 ms (median), munmap too; idle thread < 0.2% of a core with 1000 mappings" {
+	local big small out
+	big="$(fresh_file go-f1m 1M)"
+	small="$(big_file go-small 1M)"
+	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
+	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" \
+		"$GO_PROGS/discbench" -stats "$STATS" -file "$big" -small "$small" \
+		-maps 1000 -idle 5s -trials 60
+	show
+	[ "$status" -eq 0 ]
+	[ "$(field maps_lines)" -ge 1000 ]
+	[ "$(field found)" -eq 60 ]
+	[ "$(field unmapped)" -eq 60 ]
+	awk -v m="$(field map_ms_median)" 'BEGIN { exit !(m >= 0 && m < 5) }'
+	awk -v m="$(field unmap_ms_median)" 'BEGIN { exit !(m >= 0 && m < 5) }'
+	awk -v c="$(field idle_cpu_pct)" 'BEGIN { exit !(c < 0.2) }'
+	stats_check "$STATS"
+}
+
+@test "PREFAULT_DISCOVER=0: a Go program's raw mappings are left alone, no thread starts" {
+	local f
+	f="$(big_file go-f256 256M)"
+	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
+	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" PREFAULT_DISCOVER=0 \
+		"$GO_PROGS/sysmmap" "$f"
+	show
+	[ "$status" -eq 0 ]
+	[ "$(field helper_threads)" -eq 0 ]
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map')")" -eq 0 ]
+}
+
+@test "a C program gets a discovery thread only with PREFAULT_DISCOVER=1" {
+	local f dir auto on
+	f="$(big_file go-f16 16M)"
+	dir="$BATS_TEST_TMPDIR"
+	preloaded "$PROGS/catmap" "$f" "$dir/auto.report" >/dev/null
+	PREFAULT_DISCOVER=1 preloaded "$PROGS/catmap" "$f" "$dir/on.report" >/dev/null
+	cat "$dir/auto.report" "$dir/on.report"
+	auto="$(sed -n 's/^prefault_threads=//p' "$dir/auto.report")"
+	on="$(sed -n 's/^prefault_threads=//p' "$dir/on.report")"
+	[ "$on" -eq $((auto + 1)) ]
+}
