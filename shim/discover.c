@@ -9,12 +9,16 @@
  *   pf_discover_init() decided discovery is wanted (pf_discover_poke), never
  *   from the constructor.  It loops:
  *
- *     1. sleep one period (2..8 ms, paced: below);
- *     2. change test: VmSize from /proc/thread-self/statm (open, read, close:
- *        prefault holds no descriptor between uses);
- *     3. when VmSize changed, or the backstop is due (every second, or 500
- *        times the last scan's cost if more: munmap + mmap of the same size
- *        leaves VmSize unchanged), scan maps.
+ *     1. sleep one period (below);
+ *     2. activity test: did any other thread of the process run since the
+ *        last poll?  (process CPU clock minus this thread's: two system
+ *        calls, no file.)  Only a running thread can change the address
+ *        space, so an idle process costs nothing more than the wakeup;
+ *     3. if it ran, change test: VmSize from /proc/thread-self/statm (open,
+ *        read, close: prefault holds no descriptor between uses);
+ *     4. scan maps when VmSize changed, or when the program ran and the
+ *        backstop is due (every second, or 500 times the last scan's cost if
+ *        more: munmap + mmap of the same size leaves VmSize unchanged).
  *
  *   A scan snapshots the table (entry ranges, sources, identities), then
  *   reads maps in chunks into a static buffer (no malloc, any size; a line
@@ -30,12 +34,16 @@
  *       line is remembered (so it is reported once and never stat'ed again).
  *
  * Pacing
- *   A wakeup costs this thread 10-30 us of CPU on a virtual machine, the
- *   change test ~1.5 us.  The period is the thread's measured cost per idle
- *   poll divided by PACE_SHARE (0.15% of a core), kept within
- *   [PERIOD_MIN, PERIOD_MAX]; scans triggered by changes are spaced by at
- *   least BUSY_FACTOR times their own cost, so a program that maps and
- *   unmaps all the time costs at most ~5% of a core here.
+ *   A wakeup costs this thread 10-35 us of CPU on a virtual machine, the
+ *   rest of an idle poll ~1 us.  While the program runs, the period is
+ *   PERIOD_ACTIVE (2 ms); once it stops, the period grows with the time it
+ *   has been idle (idle time / DECAY) up to the idle period, which the thread
+ *   paces from its own CPU time, second by second, towards IDLE_SHARE
+ *   (0.12% of a core), within [PERIOD_IDLE_MIN, PERIOD_IDLE_MAX].  Scans
+ *   triggered by changes are spaced by at least BUSY_FACTOR times their own
+ *   cost, so a program that maps and unmaps all the time costs at most ~5%
+ *   of a core here.  The price: the first mapping after a long idle spell
+ *   waits for the next idle poll (half the idle period, median).
  *
  * Lock rules
  *   Only the discovery thread touches the scan state below (buffer, snapshot,
@@ -329,7 +337,8 @@ static bool line_matches(const struct line *l, const struct snap *s)
 
 struct gap {
 	uintptr_t start, end;
-	uintptr_t entry;  /* the discovered entry it was part of, and its id */
+	uintptr_t entry;  /* the discovered entry it was part of, as it was */
+	size_t entry_len;
 	uint64_t id;
 };
 
@@ -346,7 +355,7 @@ static void add_gap(const struct snap *s, uintptr_t a, uintptr_t b)
 		gaps_overflow = true;
 		return;
 	}
-	gaps_buf[gaps_n++] = (struct gap){ a, b, s->start, s->id };
+	gaps_buf[gaps_n++] = (struct gap){ a, b, s->start, s->end - s->start, s->id };
 }
 
 static void finish_entry(struct snap *s)
@@ -655,15 +664,18 @@ static int read_maps(void)
 }
 
 /* Forgets what a scan found gone, re-checking under table_lock that the
- * discovered entry is still the one the scan saw (a hook may have mapped
- * and tracked something there since). */
+ * discovered entry is still the one the scan saw, unsplit (a hook may have
+ * mapped and tracked something there since; if it did, the hook's own
+ * bookkeeping already cut the entry).  A hook that tracks in the window
+ * between this check and pf_table_forget() loses its entry: the table has
+ * no "forget only source S" call yet. */
 static void forget_gaps(void)
 {
 	for (size_t i = 0; i < gaps_n; i++) {
 		const struct gap *g = &gaps_buf[i];
 		pf_table_lock();
 		struct pf_mapping *m = pf_table_find_locked(g->entry, g->id);
-		bool still = m && m->source == PF_SRC_DISCOVER;
+		bool still = m && m->source == PF_SRC_DISCOVER && m->len == g->entry_len;
 		pf_table_unlock();
 		if (still)
 			pf_table_forget(g->start, g->end - g->start);
