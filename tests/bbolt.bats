@@ -21,8 +21,9 @@ BBOLT_FLAGS=(-test.v -test.short -test.timeout 5m -quick.seed 4242)
 setup_file() {
 	cd "$BATS_TEST_DIRNAME/.."
 	local build=${BUILD:-build}
+	[[ $build == /* ]] || build=$PWD/$build
 	make -s --no-print-directory BUILD="$build" "$build/libprefault.so" "$build/tests/bbolt.test" >&2
-	export LIB=$PWD/$build/libprefault.so BBOLT_TEST=$PWD/$build/tests/bbolt.test
+	export LIB=$build/libprefault.so BBOLT_TEST=$build/tests/bbolt.test
 	export PLAIN=$BATS_FILE_TMPDIR/plain PRELOADED=$BATS_FILE_TMPDIR/preloaded
 	mkdir -p "$PLAIN/tmp" "$PRELOADED/tmp"
 
