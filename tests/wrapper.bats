@@ -7,7 +7,9 @@
 # Preloads the library make builds (in $BUILD, as `make test` passes it; setup_file
 # runs `make all` so that the file can also be run on its own with bats), named
 # through PREFAULT_LIBRARY; how the wrapper finds the library by itself is tested
-# in a scratch checkout. Self-contained: does not use tests/test_helper.bash.
+# in a scratch checkout. Static and setuid commands run under prefault-companion
+# (named through PREFAULT_COMPANION; what it does is tests/companion.bats's).
+# Self-contained: does not use tests/test_helper.bash.
 
 # Single quotes keep $VAR for the command under test; bats sets stderr_lines.
 # shellcheck disable=SC2016,SC2154
@@ -21,6 +23,20 @@ setup_file() {
     # A harmless library to stand for "whatever the user already preloads".
     cp "$(gcc -print-file-name=libm.so.6)" "$BATS_FILE_TMPDIR/libother.so"
     printf 'int main(void) { return 3; }\n' >"$BATS_FILE_TMPDIR/three.c"
+    # Prints its parent's name (is it the companion?) and returns 3.
+    cat >"$BATS_FILE_TMPDIR/parent.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+int main(void)
+{
+    char path[64], name[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)getppid());
+    FILE *f = fopen(path, "r");
+    if (f && fgets(name, sizeof name, f))
+        fputs(name, stdout);
+    return 3;
+}
+EOF
 }
 
 setup() {
@@ -37,6 +53,12 @@ setup() {
     done
     [ -f "$LIB" ]
     export PREFAULT_LIBRARY="$LIB"
+    case $BUILD in
+        /*) COMPANION="$BUILD/prefault-companion" ;;
+        *) COMPANION="$ROOT/$BUILD/prefault-companion" ;;
+    esac
+    [ -x "$COMPANION" ]
+    export PREFAULT_COMPANION="$COMPANION"
 }
 
 # scratch_checkout: a copy of the script in a checkout's layout, with a stand-in
@@ -77,10 +99,10 @@ refused() {
     [ ! -e "$MARKER" ]
     local word
     for word in --off '-b,' --budget '-s,' --stats --log '-v,' --verbose --min-size --include \
-        --exclude '-j,' --threads '-w,' --window --no-inherit --discover '-h,' --help --version \
+        --exclude '-j,' --threads '-w,' --window --no-inherit --discover --pid '-h,' --help --version \
         '[PREFAULT=0]' PREFAULT_BUDGET PREFAULT_STATS PREFAULT_LOG PREFAULT_MIN_SIZE \
         PREFAULT_INCLUDE PREFAULT_EXCLUDE PREFAULT_THREADS PREFAULT_WINDOW \
-        PREFAULT_INHERIT PREFAULT_DISCOVER PREFAULT_LIBRARY Examples:; do
+        PREFAULT_INHERIT PREFAULT_DISCOVER PREFAULT_LIBRARY PREFAULT_COMPANION Examples:; do
         [[ $output == *"$word"* ]] || { echo "--help lacks $word"; false; }
     done
     run --separate-stderr "$PREFAULT" -h
@@ -211,7 +233,7 @@ refused() {
     has_line PREFAULT_BUDGET=128M
     has_line PREFAULT_WINDOW=1M
 
-    run --separate-stderr "$PREFAULT" -- sh -c 'env | grep "^PREFAULT" | grep -v "^PREFAULT_LIBRARY=" || true'
+    run --separate-stderr "$PREFAULT" -- sh -c 'env | grep "^PREFAULT" | grep -v "^PREFAULT_\(LIBRARY\|COMPANION\)=" || true'
     [ "$status" -eq 0 ]
     [ -z "$output" ]
 }
@@ -262,6 +284,10 @@ refused() {
     refused --log fd:x
     refused --include ''
     refused --exclude ''
+    refused --pid 0
+    refused --pid x
+    refused --pid ''
+    refused --pid 1 # no command with --pid
 }
 
 @test "the message for a bad budget says what was expected" {
@@ -323,24 +349,25 @@ refused() {
     [ "$stderr" = "prefault: prefault-no-such-command-xyz: command not found" ]
 }
 
-@test "a static binary gets a warning and still runs" {
-    gcc -static -o "$BATS_TEST_TMPDIR/three" "$BATS_FILE_TMPDIR/three.c"
-    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/three"
+@test "a static binary runs under prefault-companion, silently, with its exit status" {
+    gcc -static -o "$BATS_TEST_TMPDIR/parent" "$BATS_FILE_TMPDIR/parent.c"
+    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/parent"
     [ "$status" -eq 3 ]
-    [ "${#stderr_lines[@]}" -eq 1 ]
-    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/three is statically linked"* ]]
+    [ -z "$stderr" ]
+    [ "$output" = prefault-compan ] # comm is 15 characters
 
     # found through PATH too
-    PATH="$BATS_TEST_TMPDIR:$PATH" run --separate-stderr "$PREFAULT" three
+    PATH="$BATS_TEST_TMPDIR:$PATH" run --separate-stderr "$PREFAULT" parent
     [ "$status" -eq 3 ]
-    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/three is statically linked"* ]]
+    [ "$output" = prefault-compan ]
 }
 
-@test "a static-pie binary (no PT_INTERP, but a dynamic section) gets the warning" {
-    gcc -static-pie -o "$BATS_TEST_TMPDIR/three" "$BATS_FILE_TMPDIR/three.c"
-    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/three"
+@test "a static-pie binary (no PT_INTERP, but a dynamic section) runs under the companion" {
+    gcc -static-pie -o "$BATS_TEST_TMPDIR/parent" "$BATS_FILE_TMPDIR/parent.c"
+    run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/parent"
     [ "$status" -eq 3 ]
-    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/three is statically linked"* ]]
+    [ -z "$stderr" ]
+    [ "$output" = prefault-compan ]
 }
 
 @test "dynamic binaries and scripts get no warning" {
@@ -357,19 +384,58 @@ refused() {
     [ -z "$stderr" ]
 }
 
-@test "setuid and setgid binaries get a warning and still run" {
-    cp "$(type -P true)" "$BATS_TEST_TMPDIR/suid"
+@test "setuid and setgid binaries run under the companion, environment unchanged" {
+    gcc -o "$BATS_TEST_TMPDIR/suid" "$BATS_FILE_TMPDIR/parent.c"
     chmod u+s "$BATS_TEST_TMPDIR/suid"
     run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/suid"
-    [ "$status" -eq 0 ]
-    [ "${#stderr_lines[@]}" -eq 1 ]
-    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/suid is setuid:"* ]]
+    [ "$status" -eq 3 ]
+    [ "$output" = prefault-compan ]
+    [ -z "$stderr" ]
 
     cp "$(type -P false)" "$BATS_TEST_TMPDIR/sgid"
     chmod g+s "$BATS_TEST_TMPDIR/sgid"
     run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/sgid"
     [ "$status" -eq 1 ]
-    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/sgid is setgid:"* ]]
+    [ -z "$stderr" ]
+
+    # No LD_PRELOAD added: the companion works from outside.
+    cp "$(type -P env)" "$BATS_TEST_TMPDIR/senv"
+    chmod u+s "$BATS_TEST_TMPDIR/senv"
+    run --separate-stderr "$PREFAULT" -b 1G -- "$BATS_TEST_TMPDIR/senv"
+    [ "$status" -eq 0 ]
+    [[ $output != *LD_PRELOAD=* ]]
+    [[ $output == *PREFAULT_BUDGET=1G* ]]
+}
+
+@test "without the companion (or with --off), static and setuid binaries get a warning and still run" {
+    gcc -static -o "$BATS_TEST_TMPDIR/three" "$BATS_FILE_TMPDIR/three.c"
+    PREFAULT_COMPANION="$BATS_TEST_TMPDIR/no-companion" run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/three"
+    [ "$status" -eq 3 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/three is statically linked"* ]]
+
+    run --separate-stderr "$PREFAULT" --off -- "$BATS_TEST_TMPDIR/three"
+    [ "$status" -eq 3 ]
+    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/three is statically linked"* ]]
+
+    cp "$(type -P true)" "$BATS_TEST_TMPDIR/suid"
+    chmod u+s "$BATS_TEST_TMPDIR/suid"
+    PREFAULT_COMPANION="$BATS_TEST_TMPDIR/no-companion" run --separate-stderr "$PREFAULT" -- "$BATS_TEST_TMPDIR/suid"
+    [ "$status" -eq 0 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ $stderr == "prefault: warning: $BATS_TEST_TMPDIR/suid is setuid:"* ]]
+}
+
+@test "--pid runs the companion on the process; without a companion it is one line, exit 127" {
+    sleep 30 &
+    local sp=$!
+    run --separate-stderr timeout --preserve-status -s INT 0.5 "$PREFAULT" --pid "$sp"
+    [ "$status" -eq 130 ] # interrupted: 128+SIGINT
+    [ -z "$stderr" ]
+    PREFAULT_COMPANION="$BATS_TEST_TMPDIR/no-companion" run -127 --separate-stderr "$PREFAULT" --pid "$sp"
+    [ "$status" -eq 127 ]
+    [ "$stderr" = "prefault: prefault-companion not found at $BATS_TEST_TMPDIR/no-companion; run make" ]
+    kill "$sp"
 }
 
 @test "make install substitutes the library directory; make uninstall removes both files" {
@@ -379,6 +445,7 @@ refused() {
     [ "$status" -eq 0 ]
     [ -x "$dest/usr/bin/prefault" ]
     [ -f "$dest/usr/lib/libprefault.so" ]
+    [ -x "$dest/usr/bin/prefault-companion" ]
     cmp "$LIB" "$dest/usr/lib/libprefault.so"
     grep -qx 'readonly libdir="/usr/lib"' "$dest/usr/bin/prefault"
     [ "$(grep -c '@LIBDIR@' "$dest/usr/bin/prefault")" -eq 0 ]
@@ -391,12 +458,13 @@ refused() {
     run make -s -C "$ROOT" BUILD="$BUILD" uninstall DESTDIR="$dest" PREFIX=/usr
     [ "$status" -eq 0 ]
     [ ! -e "$dest/usr/bin/prefault" ]
+    [ ! -e "$dest/usr/bin/prefault-companion" ]
     [ ! -e "$dest/usr/lib/libprefault.so" ]
 }
 
 @test "an installed prefault preloads the installed library" {
     local prefix="$BATS_TEST_TMPDIR/usr"
-    unset PREFAULT_LIBRARY
+    unset PREFAULT_LIBRARY PREFAULT_COMPANION
     run make -s -C "$ROOT" BUILD="$BUILD" install PREFIX="$prefix"
     [ "$status" -eq 0 ]
     cd "$BATS_TEST_TMPDIR"
@@ -404,6 +472,11 @@ refused() {
     [ "$status" -eq 0 ]
     [ "$output" = "$prefix/lib/libprefault.so" ]
     [ -z "$stderr" ]
+    # and runs a static command under the installed companion
+    gcc -static -o "$BATS_TEST_TMPDIR/parent" "$BATS_FILE_TMPDIR/parent.c"
+    run --separate-stderr "$prefix/bin/prefault" -- "$BATS_TEST_TMPDIR/parent"
+    [ "$status" -eq 3 ]
+    [ "$output" = prefault-compan ]
 
     run make -s -C "$ROOT" BUILD="$BUILD" uninstall PREFIX="$prefix"
     [ "$status" -eq 0 ]

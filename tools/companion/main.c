@@ -53,7 +53,13 @@
 #define STATS_FLUSH_NS (100ll * 1000000ll)
 #define MAX_POLL 260
 
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+/* Sent on to the target; the last, SIGPIPE, only has its disposition kept. */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE };
+#define NFORWARDED (sizeof forwarded / sizeof *forwarded)
+/* The dispositions the companion was started with, for the target: a shell
+ * starts background jobs with SIGINT and SIGQUIT ignored, and an ignored
+ * signal would never reach our signalfd. */
+static struct sigaction inherited[NFORWARDED];
 
 void pfc_error(const char *fmt, ...)
 {
@@ -138,7 +144,8 @@ static pid_t start_target(char **argv, const sigset_t *orig_mask)
 	}
 	if (pid == 0) {
 		close(errpipe[0]);
-		signal(SIGPIPE, SIG_DFL);
+		for (size_t i = 0; i < NFORWARDED; i++)
+			sigaction(forwarded[i], &inherited[i], NULL);
 		sigprocmask(SIG_SETMASK, orig_mask, NULL);
 		/* Exec of a setuid program clears this: guard.c covers that. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -294,8 +301,12 @@ int main(int argc, char **argv)
 	struct run r = { 0 };
 	sigset_t block, orig;
 	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+	for (size_t i = 0; i + 1 < NFORWARDED; i++) {
 		sigaddset(&block, forwarded[i]);
+		sigaction(forwarded[i], NULL, &inherited[i]);
+		signal(forwarded[i], SIG_DFL); /* blocked: they wait in the signalfd */
+	}
+	sigaction(SIGPIPE, NULL, &inherited[NFORWARDED - 1]);
 	sigprocmask(SIG_BLOCK, &block, &orig);
 	r.sigfd = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (r.sigfd < 0) {

@@ -11,7 +11,7 @@
 //	       child's status; the child's output is passed through
 //	trap   no file: prints ready=1 and waits; SIGTERM exits 42, SIGINT 43
 //
-// With -ready PATH, "mapped" is written to PATH once the file is mapped (or
+// With -ready PATH, "pid=N" is written to PATH once the file is mapped (or
 // the traps set), so a test knows when to act.
 package main
 
@@ -42,7 +42,7 @@ func ready(path string) {
 	if path == "" {
 		return
 	}
-	if err := os.WriteFile(path+".tmp", []byte("mapped\n"), 0o644); err != nil {
+	if err := os.WriteFile(path+".tmp", []byte(fmt.Sprintf("pid=%d\n", os.Getpid())), 0o644); err != nil {
 		die("%v", err)
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
