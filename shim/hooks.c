@@ -41,6 +41,11 @@ void pf_hooks_set_ready(void)
 	__atomic_store_n(&hooks_ready, 1, __ATOMIC_RELEASE);
 }
 
+bool pf_in_hook(void)
+{
+	return in_hook;
+}
+
 static bool bookkeeping_allowed(void)
 {
 	return __atomic_load_n(&hooks_ready, __ATOMIC_ACQUIRE) && pf_opt.enabled && !in_hook;

@@ -5,6 +5,11 @@
 #ifndef PF_HOOKS_H
 #define PF_HOOKS_H
 
+#include <stdbool.h>
+
 void pf_hooks_set_ready(void);
+/* True while the calling thread is inside a hook's bookkeeping, where it may
+ * hold prefault's locks (a signal handler that forks lands here). */
+bool pf_in_hook(void);
 
 #endif

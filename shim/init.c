@@ -33,8 +33,17 @@ const char *pf_inactive_reason(void)
 	return pf_opt.enabled ? NULL : "disabled by PREFAULT=0";
 }
 
+/* A signal handler that forks while its thread is inside a hook (holding
+ * one of the locks below, or about to) must not wait for them: that thread
+ * is this one.  Such a fork takes no lock, and the child, whose table may be
+ * half updated, runs with prefault off. */
+static __thread bool fork_in_hook;
+
 static void fork_prepare(void)
 {
+	fork_in_hook = pf_in_hook();
+	if (fork_in_hook)
+		return;
 	pf_helpers_lock();
 	pf_table_lock();
 	pf_stats_lock();
@@ -42,6 +51,8 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
+	if (fork_in_hook)
+		return;
 	pf_stats_unlock();
 	pf_table_unlock();
 	pf_helpers_unlock();
@@ -49,6 +60,12 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	if (fork_in_hook) {
+		pf_opt.enabled = false;
+		if (pf_discover_init)
+			pf_discover_init();
+		return;
+	}
 	pf_stats_after_fork_child();
 	pf_table_reset_lock();
 	pf_table_after_fork_child();
