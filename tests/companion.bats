@@ -28,6 +28,8 @@ setup_file() {
 
 setup() {
 	prefault_setup
+	# A ThreadSanitizer build (BUILD=build-thread) would sleep 1 s in exit.
+	export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}atexit_sleep_ms=0"
 	COMPANION="$BUILD_DIR/prefault-companion"
 	COLDMAP="$PROGS/go-static/coldmap"
 	PREFAULT="$ROOT/tools/prefault"
@@ -149,7 +151,9 @@ as_nobody() {
 	local f ready="$BATS_TEST_TMPDIR/ready" cpid target t0 t1
 	f="$(big_file companion.bin 256M)"
 	t0=$(date +%s%N)
-	PREFAULT_WINDOW=256K "$PREFAULT" --stats "$STATS" -- "$COLDMAP" -mode exit -code 5 -file "$f" -ready "$ready" &
+	# A small window keeps the warming going past the target's 100 ms.
+	PREFAULT_WINDOW=256K "$PREFAULT" --stats "$STATS" -- "$COLDMAP" -mode exit -pause 100ms -code 5 \
+		-file "$f" -ready "$ready" &
 	cpid=$!
 	BG_PIDS="$cpid"
 	local st=0
@@ -164,6 +168,9 @@ as_nobody() {
 	run ! kill -0 "$cpid"
 	no_guard_left
 	stats_check "$STATS"
+	# It was warming the file, and did not finish it.
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map' and r['path'] == '$f')")" -eq 1 ]
+	[ "$(stats_eval "$STATS" "[r['result'] for r in R if r['ev'] == 'done' and r['path'] == '$f']")" != "['complete']" ]
 }
 
 @test "a target that forks and execs: its child's mappings are warmed" {
