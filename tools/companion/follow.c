@@ -25,6 +25,9 @@
  * its entry gone (engine.c looks entries up by start and id each step).
  *
  * Lock rule: only the main thread touches procs, lines and shadows.
+ * PREFAULT_INHERIT=0 leaves the target's children alone, as the library
+ * leaves them without the preload.
+ *
  * procs_lock guards just the fault counts that procstat.c reads from helper
  * threads; it is never held across a system call.
  */
@@ -32,6 +35,7 @@
 
 #include "../../shim/engine.h"
 #include "../../shim/options.h"
+#include "../../shim/real.h"
 #include "../../shim/stats.h"
 #include "../../shim/table.h"
 
@@ -210,7 +214,9 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 		*why = "too-small";
 		return -1;
 	}
-	void *addr = mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, offset);
+	/* The raw system call: a libprefault.so the user preloads into the
+	 * companion itself would otherwise track this mapping a second time. */
+	void *addr = pf_sys_mmap(NULL, maplen, PROT_READ, MAP_SHARED, fd, offset);
 	close(fd);
 	if (addr == MAP_FAILED) {
 		*why = "not-readable";
@@ -221,7 +227,7 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 		.dev = dev, .ino = ino, .source = PF_SRC_COMPANION, .path = path,
 	};
 	if (pf_table_track(&d)) {
-		munmap(addr, maplen);
+		pf_sys_munmap(addr, maplen);
 		*why = "table-full";
 		return -1;
 	}
@@ -235,7 +241,7 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 		struct shadow *grown = realloc(shadows, (nshadows + 1) * sizeof *shadows);
 		if (!grown) {
 			pf_table_forget((uintptr_t)addr, maplen);
-			munmap(addr, maplen);
+			pf_sys_munmap(addr, maplen);
 			*why = "table-full";
 			return -1;
 		}
@@ -257,7 +263,7 @@ static void shadow_put(int i)
 		return;
 	/* The table first, so no helper picks it up again, then the memory. */
 	pf_table_forget((uintptr_t)s->addr, s->maplen);
-	munmap(s->addr, s->maplen);
+	pf_sys_munmap(s->addr, s->maplen);
 	s->addr = NULL;
 }
 
@@ -374,6 +380,14 @@ static void refresh_maps(struct proc *p, int64_t now_ns)
 	if (!pfc_pidfd_alive(p->root_pidfd))
 		return;
 	ssize_t len = read_maps(p);
+	if (len < 0 && (errno == EACCES || errno == EPERM)) {
+		/* It exec'd something we may not follow (setuid): let its old
+		 * mappings go and keep only watching for its children. */
+		for (size_t i = 0; i < p->nlines; i++)
+			shadow_put(p->lines[i].shadow);
+		p->nlines = 0;
+		return;
+	}
 	if (len < 0 || !pfc_pidfd_alive(p->root_pidfd))
 		return; /* gone, or could be another process's: main.c drops it */
 	unsigned gen = ++p->gen;
@@ -541,7 +555,8 @@ void pfc_follow_poll(int64_t now_ns)
 			refresh_maps(p, now_ns);
 		}
 	}
-	if (now_ns - last_child_scan_ns >= CHILD_SCAN_MS * 1000000ll) {
+	/* PREFAULT_INHERIT=0: the programs the target starts go without. */
+	if (pf_opt.inherit && now_ns - last_child_scan_ns >= CHILD_SCAN_MS * 1000000ll) {
 		last_child_scan_ns = now_ns;
 		size_t n = nprocs; /* children added now are scanned next time */
 		for (size_t i = 0; i < n && i < nprocs; i++)
