@@ -38,7 +38,7 @@
  *   rest of an idle poll ~1 us.  While the program runs, the period is
  *   PERIOD_ACTIVE (2 ms); once it stops, the period grows with the time it
  *   has been idle (idle time / DECAY) up to the idle period, which the thread
- *   paces from its own CPU time, second by second, towards IDLE_SHARE
+ *   paces from its own CPU time, every half second, towards IDLE_SHARE
  *   (0.12% of a core), within [PERIOD_IDLE_MIN, PERIOD_IDLE_MAX].  Scans
  *   triggered by changes are spaced by at least BUSY_FACTOR times their own
  *   cost, so a program that maps and unmaps all the time costs at most ~5%
@@ -80,15 +80,16 @@
 #define PERIOD_ACTIVE (2 * NS_PER_MS)
 #define DECAY 25                    /* period: idle time so far / DECAY */
 #define ACTIVITY_NS 5000            /* others' CPU that counts as running */
-#define PERIOD_IDLE_START (10 * NS_PER_MS)
+#define PERIOD_IDLE_START (16 * NS_PER_MS)
 #define PERIOD_IDLE_MIN (4 * NS_PER_MS)
 #define PERIOD_IDLE_MAX (30 * NS_PER_MS)
 #define IDLE_SHARE 0.0012           /* of one core, for idle polling */
-#define PACE_WINDOW (1000 * NS_PER_MS)
+#define PACE_WINDOW (500 * NS_PER_MS)
 #define BACKSTOP_MIN (1000 * NS_PER_MS)
 #define BACKSTOP_FACTOR 500         /* backstop scans cost <= 0.2% */
 #define BUSY_FACTOR 20              /* change scans cost <= 5% */
 #define THREAD_STACK (256 * 1024)
+#define SKIPS_PER_SCAN 64           /* skip records one scan may queue */
 
 /* ------------------------------------------------------------------ */
 /* State shared with the hooks                                         */
@@ -365,66 +366,123 @@ static void finish_entry(struct snap *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* Rejected lines: an open-addressing set, cleared when it fills up     */
+/* Rejected lines                                                      */
 
-struct reject {
-	uintptr_t start;
-	size_t len;
-	uint64_t ino, offset;
-	unsigned gen; /* valid when equal to rej_gen */
+/* Fingerprints (64-bit hashes of start, length, inode and offset) in two
+ * open-addressing sets: this scan's and the last one's.  A rejected line
+ * still mapped is carried into this scan's set when the scan meets it; one
+ * that is gone is dropped after a scan without it, so the sets stay about as
+ * large as the maps.  Each holds twice the lines of the last scan, rounded
+ * up to a power of two (pf_sys_mmap).  A set that fills up takes no more:
+ * the lines left out are rejected (and reported) again by the next scan,
+ * which has room for them. */
+struct fpset {
+	uint64_t *slot; /* 0: empty */
+	size_t cap, n;
 };
+static struct fpset rej_cur, rej_prev;
+static size_t lines_last = 512, lines_now;
+static bool rej_clear; /* fork child: forget both sets */
 
-#define REJ_SLOTS 8192 /* a power of two */
-static struct reject rej[REJ_SLOTS];
-static unsigned rej_gen = 1, rej_count;
-
-static size_t rej_hash(uintptr_t start, size_t len, uint64_t ino)
+static uint64_t fingerprint(uintptr_t start, size_t len, uint64_t ino, uint64_t off)
 {
-	uint64_t h = (uint64_t)start * 0x9e3779b97f4a7c15ULL ^ (uint64_t)len * 0xff51afd7ed558ccdULL ^ ino;
-	return (size_t)(h ^ h >> 29) & (REJ_SLOTS - 1);
+	uint64_t h = (uint64_t)start * 0x9e3779b97f4a7c15ULL;
+	h ^= (h >> 32) ^ (uint64_t)len * 0xff51afd7ed558ccdULL;
+	h ^= (h >> 29) ^ ino * 0xc4ceb9fe1a85ec53ULL;
+	h ^= (h >> 32) ^ off * 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h ? h : 1;
 }
 
-static struct reject *rej_slot(uintptr_t start, size_t len, uint64_t ino, uint64_t offset)
+static bool fp_has(const struct fpset *set, uint64_t h)
 {
-	for (size_t i = rej_hash(start, len, ino), n = 0; n < REJ_SLOTS; n++, i = (i + 1) & (REJ_SLOTS - 1)) {
-		struct reject *r = &rej[i];
-		if (r->gen != rej_gen ||
-		    (r->start == start && r->len == len && r->ino == ino && r->offset == offset))
-			return r;
+	if (!set->cap)
+		return false;
+	for (size_t i = h & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+		if (set->slot[i] == h)
+			return true;
+		if (!set->slot[i])
+			return false;
 	}
-	return NULL;
 }
 
-static bool rej_has(uintptr_t start, size_t len, uint64_t ino, uint64_t offset)
+static void fp_put(struct fpset *set, uint64_t h)
 {
-	struct reject *r = rej_slot(start, len, ino, offset);
-	return r && r->gen == rej_gen;
+	if (set->n + 1 > set->cap / 2)
+		return;
+	size_t i = h & (set->cap - 1);
+	for (; set->slot[i]; i = (i + 1) & (set->cap - 1))
+		if (set->slot[i] == h)
+			return;
+	set->slot[i] = h;
+	set->n++;
 }
 
-static void rej_add(uintptr_t start, size_t len, uint64_t ino, uint64_t offset)
+/* At the start of a scan: the current set becomes the last one, and the
+ * current one is emptied, made large enough for the maps first. */
+static void rej_rotate(void)
 {
-	if (rej_count >= REJ_SLOTS / 2) {
-		rej_gen++;
-		rej_count = 0;
+	struct fpset t = rej_prev;
+	rej_prev = rej_cur;
+	rej_cur = t;
+	if (rej_clear) {
+		rej_prev.n = 0;
+		if (rej_prev.cap)
+			memset(rej_prev.slot, 0, rej_prev.cap * sizeof *rej_prev.slot);
+		rej_clear = false;
 	}
-	struct reject *r = rej_slot(start, len, ino, offset);
-	if (r && r->gen != rej_gen) {
-		*r = (struct reject){ start, len, ino, offset, rej_gen };
-		rej_count++;
+	size_t want = 1024;
+	while (want < 2 * lines_last)
+		want *= 2;
+	if (rej_cur.cap < want) {
+		void *p = pf_sys_mmap(NULL, want * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED) {
+			if (rej_cur.cap)
+				pf_sys_munmap(rej_cur.slot, rej_cur.cap * sizeof(uint64_t));
+			rej_cur.slot = p; /* fresh anonymous memory is zero */
+			rej_cur.cap = want;
+			rej_cur.n = 0;
+			return;
+		}
 	}
+	if (rej_cur.cap)
+		memset(rej_cur.slot, 0, rej_cur.cap * sizeof *rej_cur.slot);
+	rej_cur.n = 0;
+}
+
+/* Was this part of a line rejected before?  Keeps it rejected if so. */
+static bool rej_has(uintptr_t start, size_t len, uint64_t ino, uint64_t off)
+{
+	uint64_t h = fingerprint(start, len, ino, off);
+	if (fp_has(&rej_cur, h))
+		return true;
+	if (!fp_has(&rej_prev, h))
+		return false;
+	fp_put(&rej_cur, h);
+	return true;
+}
+
+static void rej_add(uintptr_t start, size_t len, uint64_t ino, uint64_t off)
+{
+	fp_put(&rej_cur, fingerprint(start, len, ino, off));
 }
 
 /* ------------------------------------------------------------------ */
 /* New mappings                                                        */
 
 static unsigned tracked_now; /* entries tracked by the current scan */
+static unsigned skips_now;   /* skip records queued by the current scan */
 static long page_size = 4096;
 
 static void reject(const struct line *l, uintptr_t a, size_t len, uint64_t off, const char *why)
 {
 	rej_add(a, len, l->ino, off);
-	if (!pf_stats_enabled())
+	/* A process with thousands of tiny mappings would flood the report
+	 * (and drop the records that matter): a few per scan. */
+	if (!pf_stats_enabled() || skips_now >= SKIPS_PER_SCAN)
 		return;
+	skips_now++;
 	struct pf_event ev;
 	memset(&ev, 0, sizeof ev);
 	ev.type = PF_EV_SKIP;
@@ -608,6 +666,7 @@ static void cover_line(const struct line *l)
 static void handle_line(char *text)
 {
 	struct line l;
+	lines_now++;
 	if (!parse_line(text, &l))
 		return;
 	cover_line(&l);
@@ -689,13 +748,16 @@ static int scan(void)
 	cover_i = cand_i = 0;
 	gaps_n = 0;
 	gaps_overflow = false;
-	tracked_now = 0;
+	tracked_now = skips_now = 0;
 	group.n = 0;
 	group.x = false;
 	if (!whole)
 		snap_n = 0; /* see everything as new: track only, forget nothing */
+	rej_rotate();
+	lines_now = 0;
 	int rc = read_maps();
 	if (rc == 0) {
+		lines_last = lines_now;
 		group_flush();
 		while (cover_i < snap_n)
 			finish_entry(&snap[cover_i++]);
@@ -856,8 +918,7 @@ void pf_discover_poke(void)
 void pf_discover_after_fork_child(void)
 {
 	/* The parent's thread may have been mid-scan: start the child's from
-	 * a clean rejected set. */
-	rej_gen++;
-	rej_count = 0;
+	 * clean rejected sets. */
+	rej_clear = true;
 	atomic_store_explicit(&disc_state, disc_wanted ? DISC_WANTED : DISC_OFF, memory_order_relaxed);
 }
