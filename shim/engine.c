@@ -165,10 +165,11 @@ static enum outcome populate_step(struct job *j, size_t n)
 static enum outcome run_slice(struct job *j, size_t slice_end)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	const size_t step = pf_readahead_step(j->dev);
 	size_t window = (size_t)(pf_opt.window / pf_opt.threads);
-	if (window < step)
-		window = step;
+	size_t step = pf_readahead_step(j->dev);
+	/* Two steps in flight at least, so the disk never waits for us. */
+	if (step > window / 2)
+		step = window / 2 > page ? (window / 2) & ~(page - 1) : page;
 	bool budget_hit = false;
 
 	for (;;) {
