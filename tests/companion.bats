@@ -224,7 +224,7 @@ as_nobody() {
 	[ "${#stderr_lines[@]}" -eq 1 ]
 }
 
-@test "SIGTERM and SIGINT reach the target and its exit status comes back" {
+@test "SIGTERM, SIGINT, SIGHUP, SIGUSR1 and SIGUSR2 reach the target and its exit status comes back" {
 	local sig want ready cpid st
 	for sig in TERM:42 INT:43; do
 		want=${sig#*:}
@@ -240,6 +240,30 @@ as_nobody() {
 		echo "SIG$sig: status $st, want $want"
 		[ "$st" -eq "$want" ]
 		wait_gone "$(sed -n 's/^pid=//p' "$ready")"
+	done
+	# SIGHUP kills a Go program that does not catch it: 128+1.
+	"$PREFAULT" -- "$COLDMAP" -mode trap -ready "$BATS_TEST_TMPDIR/ready-HUP" >/dev/null &
+	cpid=$!
+	BG_PIDS="$cpid"
+	wait_for "$BATS_TEST_TMPDIR/ready-HUP"
+	kill -HUP "$cpid"
+	st=0
+	wait "$cpid" || st=$?
+	[ "$st" -eq 129 ]
+	# SIGUSR1 and SIGUSR2 are passed on as well.
+	for sig in USR1:51 USR2:52; do
+		want=${sig#*:}
+		sig=${sig%:*}
+		ready="$BATS_TEST_TMPDIR/ready-$sig"
+		"$COMPANION" -- sh -c "trap 'exit 51' USR1; trap 'exit 52' USR2; echo x >$ready; while :; do sleep 0.02; done" &
+		cpid=$!
+		BG_PIDS="$cpid"
+		wait_for "$ready"
+		kill -"$sig" "$cpid"
+		st=0
+		wait "$cpid" || st=$?
+		echo "SIG$sig: status $st, want $want"
+		[ "$st" -eq "$want" ]
 	done
 	no_guard_left
 	# Killed by a signal: 128+N, as a shell reports it.
