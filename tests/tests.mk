@@ -19,4 +19,4 @@ $(BUILD)/tests/%: tests/progs/%.c tests/progs/testlib.h tests/tests.mk
 test-progs: $(TEST_PROGS)
 
 test: all $(TEST_PROGS)
-	BUILD=$(BUILD) $(BATS) $(BATS_FLAGS) tests/
+	BUILD=$(BUILD) $(BATS) $(BATS_FLAGS) $(filter-out $(TORTURE_SLOW),$(wildcard tests/*.bats))
