@@ -21,7 +21,7 @@ setup_file() {
 setup() {
 	prefault_setup
 	local p
-	for p in sysmmap unixmmap boltdb discbench; do
+	for p in sysmmap unixmmap boltdb discbench remap; do
 		[ -x "$GO_PROGS/$p" ] || fail "$GO_PROGS/$p is missing: run make test-go"
 	done
 }
@@ -86,7 +86,7 @@ check_cold() {
 
 @test "the Go test programs are dynamic, and a preload takes effect in them" {
 	local p
-	for p in sysmmap unixmmap boltdb discbench; do
+	for p in sysmmap unixmmap boltdb discbench remap; do
 		run readelf -d "$GO_PROGS/$p"
 		[ "$status" -eq 0 ]
 		grep -q '(NEEDED)' <<<"$output" || fail "$p has no NEEDED entry: static, LD_PRELOAD would be ignored"
@@ -135,6 +135,38 @@ check_cold() {
 	awk -v m="$(field unmap_ms_median)" 'BEGIN { exit !(m >= 0 && m < 5) }'
 	awk -v c="$(field idle_cpu_pct)" 'BEGIN { exit !(c < 0.2) }'
 	stats_check "$STATS"
+}
+
+@test "raw munmap of part of a discovered mapping, raw MAP_FIXED of another file over it: the table follows" {
+	local f g a MiB=1048576
+	f="$(big_file go-f8 8M)"
+	g="$(big_file go-g8 8M)"
+	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
+	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" "$GO_PROGS/remap" "$f" "$g"
+	show
+	[ "$status" -eq 0 ]
+	a="$(field addr)"
+	cat "$STATS"
+	stats_check "$STATS"
+	# F found whole; its third and fourth MiB forgotten; its second half
+	# forgotten when G took its place; G found there.
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map' and r['source'] == 'discover' and r['path'] == '$f' and A(r['addr']) == A('$a') and r['len'] == 8 * $MiB)")" -eq 1 ]
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'unmap' and A(r['addr']) == A('$a') + 2 * $MiB and r['len'] == 2 * $MiB)")" -eq 1 ]
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'unmap' and A(r['addr']) == A('$a') + 4 * $MiB and r['len'] == 4 * $MiB)")" -eq 1 ]
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map' and r['source'] == 'discover' and r['path'] == '$g' and A(r['addr']) == A('$a') + 4 * $MiB and r['len'] == 4 * $MiB and r['offset'] == 0)")" -eq 1 ]
+}
+
+@test "PREFAULT_EXCLUDE applies to discovered mappings" {
+	local f
+	f="$(big_file go-f16 16M)"
+	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
+	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" PREFAULT_EXCLUDE="*/go-f16" \
+		"$GO_PROGS/sysmmap" "$f"
+	show
+	[ "$status" -eq 0 ]
+	cat "$STATS"
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map')")" -eq 0 ]
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'skip' and r['path'] == '$f' and r['reason'] == 'excluded')")" -eq 1 ]
 }
 
 @test "PREFAULT_DISCOVER=0: a Go program's raw mappings are left alone, no thread starts" {
