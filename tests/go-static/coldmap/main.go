@@ -3,7 +3,7 @@
 // way bbolt does (syscall.Mmap, PROT_READ, MAP_SHARED, then MADV_RANDOM) and,
 // by -mode:
 //
-//	read   pauses (-pause, or until SIGUSR1 with -wait-usr1), then reads one
+//	read   pauses (-pause, then also until SIGUSR1 with -wait-usr1), then reads one
 //	       byte at each of -reads random pages and prints key=value lines:
 //	       majflt (getrusage RUSAGE_SELF around the read loop), read_ms, pid
 //	exit   exits with -code -pause after mapping (nothing read)
@@ -54,7 +54,7 @@ func main() {
 	mode := flag.String("mode", "read", "read, exit, spawn or trap")
 	file := flag.String("file", "", "file to map")
 	pause := flag.Duration("pause", time.Second, "pause between mapping and reading")
-	waitUsr1 := flag.Bool("wait-usr1", false, "read when SIGUSR1 comes instead of after -pause")
+	waitUsr1 := flag.Bool("wait-usr1", false, "after -pause, also wait for SIGUSR1 (it may come earlier)")
 	reads := flag.Int("reads", 20000, "random 1-byte reads")
 	code := flag.Int("code", 0, "exit status of -mode exit")
 	readyPath := flag.String("ready", "", "file written once mapped")
@@ -80,6 +80,9 @@ func main() {
 			"-reads", fmt.Sprint(*reads)}
 		if *readyPath != "" {
 			args = append(args, "-ready", *readyPath)
+		}
+		if *waitUsr1 {
+			args = append(args, "-wait-usr1")
 		}
 		cmd := exec.Command("/proc/self/exe", args...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -122,10 +125,9 @@ func main() {
 		time.Sleep(*pause)
 		os.Exit(*code)
 	}
+	time.Sleep(*pause)
 	if *waitUsr1 {
 		<-usr1
-	} else {
-		time.Sleep(*pause)
 	}
 
 	pages := uint64(len(data) / 4096)
