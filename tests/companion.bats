@@ -88,9 +88,20 @@ read_when_warmed() {
 	kill -USR1 "$(sed -n 's/^pid=//p' "$2")"
 }
 
-# no_guard_left: no guard process (guard.c) is running.
+# no_guard_left [TEXT]: no live guard process (guard.c) of this test's is
+# running: one whose command line (the companion's) holds TEXT, by default
+# this test's directory.  Other runs' guards (a suite run beside this one) and
+# zombies (a guard orphaned by a killed companion, until init reaps it) are
+# not this test's business.
 no_guard_left() {
-	! pgrep -x prefault-guard >/dev/null || fail "a prefault-guard was left behind: $(pgrep -a -x prefault-guard)"
+	local pid cmd state
+	for pid in $(pgrep -x prefault-guard); do
+		cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || continue
+		state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)" || continue
+		if [[ $state != Z && $cmd == *"${1:-$BATS_TEST_TMPDIR}"* ]]; then
+			fail "a prefault-guard was left behind: $pid $state $cmd"
+		fi
+	done
 }
 
 # unprivileged_copy: a directory nobody may use, with the companion in it.
@@ -308,7 +319,7 @@ as_nobody() {
 	target="$(sed -n 's/^pid=//p' "$ready")"
 	kill -KILL "$cpid"
 	wait_gone "$target"
-	wait_gone "$(pgrep -x prefault-guard || echo 0)" 2>/dev/null || true
+	sleep 0.1
 	no_guard_left
 
 	# A setuid-root target started by nobody: exec clears its PDEATHSIG, and
@@ -328,7 +339,7 @@ as_nobody() {
 	kill -KILL "$cpid"
 	wait_gone "$target"
 	sleep 0.1
-	no_guard_left
+	no_guard_left "$NOBODY_DIR"
 	grep -q "cannot read the mappings" "$BATS_TEST_TMPDIR/err"
 	rm -rf "$NOBODY_DIR"
 }
