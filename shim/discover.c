@@ -722,22 +722,15 @@ static int read_maps(void)
 	return 0;
 }
 
-/* Forgets what a scan found gone, re-checking under table_lock that the
- * discovered entry is still the one the scan saw, unsplit (a hook may have
- * mapped and tracked something there since; if it did, the hook's own
- * bookkeeping already cut the entry).  A hook that tracks in the window
- * between this check and pf_table_forget() loses its entry: the table has
- * no "forget only source S" call yet. */
+/* Forgets what a scan found gone, from the discovered entry the scan saw
+ * only, and only while it is unchanged: the check and the cut are one step
+ * under table_lock, so an entry a hook tracked meanwhile (a new id) is never
+ * lost. */
 static void forget_gaps(void)
 {
 	for (size_t i = 0; i < gaps_n; i++) {
 		const struct gap *g = &gaps_buf[i];
-		pf_table_lock();
-		struct pf_mapping *m = pf_table_find_locked(g->entry, g->id);
-		bool still = m && m->source == PF_SRC_DISCOVER && m->len == g->entry_len;
-		pf_table_unlock();
-		if (still)
-			pf_table_forget(g->start, g->end - g->start);
+		pf_table_forget_from(g->entry, g->id, g->entry_len, g->start, g->end - g->start);
 	}
 }
 

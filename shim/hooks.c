@@ -11,6 +11,7 @@
  * stats.c) and helpers_lock (via engine.c), never anything a helper holds
  * across I/O.
  */
+#include "discover.h"
 #include "engine.h"
 #include "hooks.h"
 #include "options.h"
@@ -30,8 +31,6 @@
 
 #define PF_EXPORT __attribute__((visibility("default")))
 
-/* Discovery (discover.c) is optional at link time. */
-extern void pf_discover_poke(void) __attribute__((weak));
 
 static int hooks_ready;
 static __thread int in_hook;
@@ -122,8 +121,7 @@ static void consider(uintptr_t addr, size_t len, int prot, int flags, int fd, of
 
 PF_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (pf_discover_poke)
-		pf_discover_poke();
+	pf_discover_poke();
 	bool file = fd >= 0 && !(flags & MAP_ANONYMOUS);
 	if ((!file && !(flags & MAP_FIXED)) || !bookkeeping_allowed())
 		return pf_real_mmap(addr, len, prot, flags, fd, off);
@@ -151,8 +149,7 @@ PF_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_
 
 PF_EXPORT int munmap(void *addr, size_t len)
 {
-	if (pf_discover_poke)
-		pf_discover_poke();
+	pf_discover_poke();
 	if (bookkeeping_allowed() && pf_table_may_overlap((uintptr_t)addr, len)) {
 		int saved = errno;
 		in_hook = 1;
@@ -172,8 +169,7 @@ PF_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (pf_discover_poke)
-		pf_discover_poke();
+	pf_discover_poke();
 	void *r = pf_real_mremap(old, old_len, new_len, flags, new_addr);
 	if (r == MAP_FAILED || !bookkeeping_allowed())
 		return r;

@@ -11,6 +11,7 @@
  */
 #include "alloc.h"
 #include "budget.h"
+#include "discover.h"
 #include "engine.h"
 #include "hooks.h"
 #include "log.h"
@@ -25,8 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-extern void pf_discover_init(void) __attribute__((weak));
-extern void pf_discover_after_fork_child(void) __attribute__((weak));
 
 const char *pf_inactive_reason(void)
 {
@@ -62,16 +61,14 @@ static void fork_child(void)
 {
 	if (fork_in_hook) {
 		pf_opt.enabled = false;
-		if (pf_discover_init)
-			pf_discover_init();
+		pf_discover_init();
 		return;
 	}
 	pf_stats_after_fork_child();
 	pf_table_reset_lock();
 	pf_table_after_fork_child();
 	pf_engine_after_fork_child();
-	if (pf_discover_after_fork_child)
-		pf_discover_after_fork_child();
+	pf_discover_after_fork_child();
 }
 
 /* Removes this library from LD_PRELOAD, in place, so that programs started
@@ -117,8 +114,7 @@ __attribute__((constructor)) static void pf_init(void)
 			pf_alloc_set_failure_rate((unsigned)strtoul(fail, NULL, 10));
 		pf_budget_compute();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
-		if (pf_discover_init)
-			pf_discover_init();
+		pf_discover_init();
 	}
 	pf_hooks_set_ready();
 	pf_stats_write_start();

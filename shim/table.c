@@ -165,6 +165,20 @@ void pf_table_forget(uintptr_t start, size_t len)
 	pthread_mutex_unlock(&table_lock);
 }
 
+bool pf_table_forget_from(uintptr_t entry, uint64_t id, size_t entry_len, uintptr_t start,
+			  size_t len)
+{
+	pthread_mutex_lock(&table_lock);
+	struct pf_mapping *m = pf_table_find_locked(entry, id);
+	bool still = m && m->len == entry_len && m->start < start + len && start < m->start + m->len;
+	if (still) {
+		cut_locked(m, start, start + len);
+		publish_bounds();
+	}
+	pthread_mutex_unlock(&table_lock);
+	return still;
+}
+
 void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size_t new_len)
 {
 	pthread_mutex_lock(&table_lock);

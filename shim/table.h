@@ -80,6 +80,11 @@ struct pf_mapping {
 int pf_table_track(const struct pf_desc *d);
 /* Drops [start, start+len) from the table, splitting entries it cuts. */
 void pf_table_forget(uintptr_t start, size_t len);
+/* Drops [start, start+len) from one entry only, if it is still the entry
+ * with this start, id and length (discovery forgets what it found, and
+ * never what a hook tracked meanwhile).  Returns true when it did. */
+bool pf_table_forget_from(uintptr_t entry, uint64_t id, size_t entry_len, uintptr_t start,
+			  size_t len);
 /* After mremap: the tracked part of the old range now lives at new_addr. */
 void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr,
 		    size_t new_len);
