@@ -4,9 +4,10 @@
  *
  * A helper takes one mapping at a time, round-robin by id, for a slice of
  * SLICE_BYTES when others are waiting (the whole mapping otherwise).  Within
- * it, MADV_WILLNEED runs at most `window` bytes ahead of MADV_POPULATE_READ,
- * in steps no larger than one WILLNEED call reads; POPULATE_READ waits for
- * the reads in flight, which is what bounds them.  A slice ends with nothing
+ * it, MADV_WILLNEED runs at most a window ahead of MADV_POPULATE_READ, in
+ * steps no larger than one WILLNEED call reads; POPULATE_READ waits for the
+ * reads in flight, which is what bounds them.  The window adapts to the disk
+ * (window.c), within PREFAULT_WINDOW.  A slice ends with nothing
  * in flight.  Bytes are charged to the budget before WILLNEED is issued,
  * counting only pages mincore does not already report resident.
  *
@@ -21,6 +22,7 @@
 #include "options.h"
 #include "stats.h"
 #include "table.h"
+#include "window.h"
 
 #include <errno.h>
 #include <string.h>
@@ -33,6 +35,8 @@
 
 static uint64_t charged;   /* guarded by table_lock */
 static uint64_t last_id;   /* round-robin cursor, guarded by table_lock */
+/* This helper thread's window (window.c): what it learnt carries over. */
+static __thread struct pf_window helper_window;
 
 uint64_t pf_engine_brought_in(void)
 {
@@ -109,7 +113,7 @@ static void pace(size_t bytes)
 enum outcome { GOING, SLICE_END, COMPLETE, BUDGET, UNMAPPED, FAILED };
 
 /* Issues WILLNEED for one step at j->ahead, charging the budget. */
-static enum outcome read_ahead_step(struct job *j, size_t n, size_t page)
+static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *fresh_out)
 {
 	long res = pf_resident_pages(j->start + j->ahead, n);
 	if (res < 0)
@@ -134,6 +138,7 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page)
 	if (fresh)
 		pf_advise_willneed(j->start + j->ahead, n);
 	j->ahead += n;
+	*fresh_out = fresh != 0;
 	return GOING;
 }
 
@@ -165,27 +170,30 @@ static enum outcome populate_step(struct job *j, size_t n)
 static enum outcome run_slice(struct job *j, size_t slice_end)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t window = (size_t)(pf_opt.window / pf_opt.threads);
-	size_t step = pf_readahead_step(j->dev);
-	/* Two steps in flight at least, so the disk never waits for us. */
-	if (step > window / 2)
-		step = window / 2 > page ? (window / 2) & ~(page - 1) : page;
+	struct pf_window *w = &helper_window;
+	pf_window_start(w, pf_readahead_step(j->dev), (size_t)(pf_opt.window / pf_opt.threads), page);
 	bool budget_hit = false;
 
 	for (;;) {
 		if (slice_end > j->len)
 			slice_end = j->len;
-		while (!budget_hit && j->ahead < slice_end && j->ahead - j->done < window) {
+		while (!budget_hit && j->ahead < slice_end && pf_window_room(w, j->ahead, j->done)) {
+			size_t step = pf_window_step(w, page);
 			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
-			enum outcome o = read_ahead_step(j, n, page);
+			bool fresh = false;
+			enum outcome o = read_ahead_step(j, n, page, &fresh);
 			if (o == BUDGET)
 				budget_hit = true;
 			else if (o != GOING)
 				return o;
+			else
+				pf_window_issued(w, j->ahead, fresh);
 		}
 		if (j->done < j->ahead) {
+			size_t step = pf_window_step(w, page);
 			size_t n = j->ahead - j->done < step ? j->ahead - j->done : step;
 			enum outcome o = populate_step(j, n);
+			pf_window_populated(w, j->done);
 			if (o != GOING)
 				return o;
 			continue;

@@ -41,7 +41,7 @@ static const struct option_def defs[] = {
 	{ "PREFAULT_INCLUDE", K_STRING, "", 0, 0, pf_opt.include, sizeof pf_opt.include },
 	{ "PREFAULT_EXCLUDE", K_STRING, "", 0, 0, pf_opt.exclude, sizeof pf_opt.exclude },
 	{ "PREFAULT_THREADS", K_UINT, "1", 1, 16, &pf_opt.threads, 0 },
-	{ "PREFAULT_WINDOW", K_SIZE, "2M", 256 * KiB, 1 * GiB, &pf_opt.window, 0 },
+	{ "PREFAULT_WINDOW", K_SIZE, "16M", 256 * KiB, 1 * GiB, &pf_opt.window, 0 },
 	{ "PREFAULT_INHERIT", K_BOOL, "1", 0, 1, &pf_opt.inherit, 0 },
 	{ "PREFAULT_DISCOVER", K_DISCOVER, "auto", 0, 0, &pf_opt.discover, 0 },
 };
