@@ -6,14 +6,29 @@
  * prefault's threads are counted one by one (/proc/self/task/TID/stat) and
  * each adds its own getrusage(RUSAGE_THREAD) counts to a total as it exits,
  * so the program's share is the difference.  Off-CPU time (wall time since
- * a thread started minus its CPU time) covers live threads only.  Called by
- * prefault's threads only; the exited-helper totals are atomics.
+ * a thread started minus its CPU time) covers live threads only, and so
+ * does blocked I/O time (field 42, delayacct_blkio_ticks), which the kernel
+ * counts only with delay accounting on (kernel.task_delayacct=1); it is
+ * reported as unknown otherwise.  Called by prefault's threads (and the
+ * destructor) only; the exited-helper totals are atomics.
+ *
+ * The proc record's per-mapping part (pf_procstat_diag_json) is here too:
+ * pages of each tracked mapping present in this process, from
+ * /proc/self/pagemap (bit 63), and the program's major faults attributed to
+ * it (attrib.c).  Its cost is bounded: at most MAX_LISTED mappings a record
+ * and PAGEMAP_PAGES pages read a record; a mapping with more pages than its
+ * share is sampled in evenly spaced blocks of SAMPLE_BLOCK pages and its
+ * count is scaled (the record gives "sampled" beside "pages").  It runs
+ * under stats.c's proc_lock, which guards the static snapshot below.
  */
+#include "attrib.h"
 #include "engine.h"
 #include "stats.h"
+#include "table.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +38,12 @@
 
 static uint64_t exited_majflt, exited_minflt;
 
+#define MAX_LISTED 64
+#define PAGEMAP_PAGES 65536
+#define SAMPLE_BLOCK 256
+
 struct task_stat {
-	uint64_t minflt, majflt, cpu_ticks, start_ticks;
+	uint64_t minflt, majflt, cpu_ticks, start_ticks, blkio_ticks;
 };
 
 /* Parses a stat file; fields counted after the last ')' (the name may hold
@@ -44,14 +63,14 @@ static int read_stat(const char *path, struct task_stat *ts)
 	if (!p)
 		return -1;
 	/* p+2 is field 3 (state). */
-	unsigned long long v[20] = { 0 };
+	unsigned long long v[40] = { 0 };
 	int field = 3;
 	p += 2;
-	while (*p && field <= 22) {
+	while (*p && field <= 42) {
 		char *end;
 		if (field >= 4) {
 			unsigned long long x = strtoull(p, &end, 10);
-			if (field - 3 < 20)
+			if (field - 3 < 40)
 				v[field - 3] = x;
 			p = end;
 		} else {
@@ -67,6 +86,7 @@ static int read_stat(const char *path, struct task_stat *ts)
 	ts->majflt = v[9];
 	ts->cpu_ticks = v[11] + v[12];
 	ts->start_ticks = v[19];
+	ts->blkio_ticks = v[39];
 	return 0;
 }
 
@@ -80,9 +100,23 @@ static double now_ticks(void)
 static void add(struct pf_faults *f, const struct task_stat *ts, double now, double ms_per_tick)
 {
 	f->threads++;
+	f->blkio_ms += (double)ts->blkio_ticks * ms_per_tick;
 	double off = now - (double)ts->start_ticks - (double)ts->cpu_ticks;
 	if (off > 0)
 		f->offcpu_ms += off * ms_per_tick;
+}
+
+/* kernel.task_delayacct: read each time, it can be switched at run time. */
+static bool delayacct_on(void)
+{
+	char c = '0';
+	int fd = open("/proc/sys/kernel/task_delayacct", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = '0';
+	close(fd);
+	return c == '1';
 }
 
 void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
@@ -113,6 +147,7 @@ void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
 		}
 		closedir(d);
 	}
+	program->blkio = helpers->blkio = delayacct_on();
 	helpers->majflt += __atomic_load_n(&exited_majflt, __ATOMIC_RELAXED);
 	helpers->minflt += __atomic_load_n(&exited_minflt, __ATOMIC_RELAXED);
 	program->majflt = total.majflt > helpers->majflt ? total.majflt - helpers->majflt : 0;
@@ -126,4 +161,92 @@ void pf_procstat_helper_exiting(void)
 		__atomic_add_fetch(&exited_majflt, (uint64_t)ru.ru_majflt, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&exited_minflt, (uint64_t)ru.ru_minflt, __ATOMIC_RELAXED);
 	}
+}
+
+static struct {
+	uintptr_t start;
+	size_t len;
+	uint64_t id;
+} listed[MAX_LISTED];
+
+/* Pages present among n pages from page index first (fd: pagemap). */
+static long present(int fd, uintptr_t first, size_t n)
+{
+	uint64_t ent[512];
+	long count = 0;
+	while (n > 0) {
+		size_t k = n < 512 ? n : 512;
+		ssize_t r = pread(fd, ent, k * 8, (off_t)(first * 8));
+		if (r <= 0)
+			return -1;
+		k = (size_t)r / 8;
+		for (size_t i = 0; i < k; i++)
+			count += (long)(ent[i] >> 63);
+		first += k;
+		n -= k;
+	}
+	return count;
+}
+
+size_t pf_procstat_diag_json(char *buf, size_t size)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned n = 0, omitted = 0;
+	pf_attrib_drain();
+	pf_table_lock();
+	for (struct pf_mapping *m = pf_table_head_locked(); m; m = m->hh.next) {
+		if (n == MAX_LISTED) {
+			omitted++;
+			continue;
+		}
+		listed[n].start = m->start;
+		listed[n].len = m->len;
+		listed[n].id = m->id;
+		n++;
+	}
+	pf_table_unlock();
+
+	size_t o = pf_attrib_json(buf, size);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	o += (size_t)snprintf(buf + o, size > o ? size - o : 0, ",\"residency\":\"%s\",\"mappings\":[",
+			      fd >= 0 ? "pagemap" : "unavailable");
+	size_t share = n ? PAGEMAP_PAGES / n : 0;
+	if (share < 4 * SAMPLE_BLOCK)
+		share = 4 * SAMPLE_BLOCK;
+	for (unsigned i = 0; i < n && o + 200 < size; i++) {
+		size_t pages = (listed[i].len + page - 1) / page, sampled = 0;
+		uintptr_t first = listed[i].start / page;
+		long res = -1;
+		if (fd >= 0 && pages <= share) {
+			res = present(fd, first, pages);
+			sampled = pages;
+		} else if (fd >= 0) {
+			size_t blocks = share / SAMPLE_BLOCK;
+			long got = 0;
+			for (size_t b = 0; b < blocks && got >= 0; b++) {
+				size_t at = (size_t)((double)b * (double)(pages - SAMPLE_BLOCK) / (double)(blocks - 1));
+				long p = present(fd, first + at, SAMPLE_BLOCK);
+				got = p < 0 ? -1 : got + p;
+				sampled += SAMPLE_BLOCK;
+			}
+			if (got >= 0)
+				res = (long)((double)got * (double)pages / (double)sampled + 0.5);
+		}
+		uint64_t majflt;
+		double first_t;
+		int known = pf_attrib_mapping(listed[i].id, &majflt, &first_t);
+		char fault[80] = "", when[48] = "";
+		if (known)
+			snprintf(fault, sizeof fault, ",\"majflt\":%" PRIu64, majflt);
+		if (known && majflt)
+			snprintf(when, sizeof when, ",\"first_fault\":%.6f", first_t);
+		o += (size_t)snprintf(buf + o, size - o,
+				      "%s{\"id\":%" PRIu64 ",\"pages\":%zu,\"resident\":%ld,\"sampled\":%zu%s%s}",
+				      i ? "," : "", listed[i].id, pages, res, sampled, fault, when);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (o < size)
+		o += (size_t)snprintf(buf + o, size - o, "],\"mappings_omitted\":%u", omitted);
+	return o < size ? o : size - 1;
 }

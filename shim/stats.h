@@ -4,8 +4,10 @@
  *
  * Events are queued from any thread into a fixed ring (ring_lock, held only
  * to copy one record; taken after table_lock when both are held) and written
- * by prefault's own threads, never on a hook's path.  Everything is a no-op
- * when PREFAULT_STATS is unset.
+ * by prefault's own threads, never on a hook's path.  Progress and proc
+ * records are written by the helper at work (pf_stats_tick) under
+ * proc_lock, which is taken before attrib_lock, table_lock and ring_lock.
+ * Everything is a no-op when PREFAULT_STATS is unset.
  */
 #ifndef PF_STATS_H
 #define PF_STATS_H
@@ -42,10 +44,21 @@ void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, ui
 			    size_t len);
 /* Write what is queued.  Called by prefault's threads only. */
 void pf_stats_flush(void);
+/* Called by a helper between steps (no lock held): at most every 250 ms,
+ * writes what is queued and a progress record per mapping being brought
+ * in; at most every second, a proc record.  Cheap when it has nothing due. */
+void pf_stats_tick(void);
+/* PREFAULT_STATS is malformed or cannot be written: says so in one line on
+ * stderr.  Returns true when that line also stands for the log's (the log
+ * is off, or is stderr). */
+bool pf_stats_bad_dest(const char *value);
 /* The start record; called once, by the first helper. */
 void pf_stats_write_start(void);
 /* A proc record: the program's and the helpers' fault counts. */
 void pf_stats_write_proc(void);
+/* A record of kind ev whose fields (",\"k\":v..." JSON, without the
+ * braces) the caller formatted; prefault's own threads only. */
+void pf_stats_write_record(const char *ev, const char *fields);
 /* A warning record (log.c). */
 void pf_stats_write_warning(const char *msg);
 
@@ -60,10 +73,16 @@ struct pf_faults {
 	uint64_t majflt;
 	uint64_t minflt;
 	double offcpu_ms;
+	bool blkio;                /* blkio_ms is known (delay accounting on) */
+	double blkio_ms;           /* time waiting for block I/O, faults included */
 };
 void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers);
 /* A helper about to exit adds its own counts to the helpers' total. */
 void pf_procstat_helper_exiting(void);
+
+/* procstat.c, library only (weak: the companion has none): appends the
+ * proc record's per-mapping residency and fault attribution. */
+size_t pf_procstat_diag_json(char *buf, size_t size) __attribute__((weak));
 
 double pf_now(void);
 int64_t pf_now_ns(void);
