@@ -10,6 +10,7 @@
  * would stay held) and forgets the helpers it does not have.
  */
 #include "alloc.h"
+#include "attrib.h"
 #include "budget.h"
 #include "discover.h"
 #include "engine.h"
@@ -115,6 +116,7 @@ __attribute__((constructor)) static void pf_init(void)
 		pf_budget_compute();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		pf_discover_init();
+		pf_attrib_init(); /* one thread yet: its event follows every later one */
 	}
 	pf_hooks_set_ready();
 	pf_stats_write_start();
