@@ -196,6 +196,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 			pf_window_populated(w, j->done);
 			if (o != GOING)
 				return o;
+			pf_stats_tick();
 			continue;
 		}
 		if (j->done >= j->len)
