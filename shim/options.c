@@ -7,6 +7,7 @@
  */
 #include "options.h"
 #include "log.h"
+#include "stats.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -188,6 +189,8 @@ void pf_options_load(void)
 		for (size_t j = 0; j < n; j++)
 			if (!strcmp(defs[j].name, bad[i]))
 				d = &defs[j];
+		if (!strcmp(bad[i], "PREFAULT_STATS") && pf_stats_bad_dest(v))
+			continue;
 		pf_log("%s='%.64s' is not valid (expected %s); using the default '%s'",
 		       bad[i], v, bad_expect[i], d->def);
 	}
