@@ -129,7 +129,8 @@ need = {
     "done": ["id", "path", "len", "bytes_in", "resident_before", "ms",
              "result", "errors", "last_error"],
     "unmap": ["id", "addr", "len"],
-    "proc": ["program", "helpers", "brought_in", "budget"],
+    "progress": ["id", "len", "done", "bytes_in", "resident_before", "ms"],
+    "proc": ["program", "helpers", "brought_in", "budget", "records_dropped"],
     "warning": ["msg"],
 }
 bad = []
@@ -148,8 +149,8 @@ for n, line in enumerate(lines[:-1], 1):
     for k in ("v", "ev", "t", "pid"):
         if k not in r:
             bad.append("line %d has no %r: %s" % (n, k, line))
-    if r.get("v") != 1:
-        bad.append("line %d: v is not 1" % n)
+    if r.get("v") != 2:
+        bad.append("line %d: v is not 2" % n)
     for k in need.get(r.get("ev"), []):
         if k not in r:
             bad.append("line %d (%s) has no %r: %s" % (n, r.get("ev"), k, line))
