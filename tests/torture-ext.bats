@@ -124,7 +124,7 @@ go_pkg() {
 	bin="$dir/$pkg.test"
 	mkdir -p "$dir/plain" "$dir/pre"
 	chmod 1777 "$dir/plain" "$dir/pre"
-	GOCACHE="$BUILD_DIR/gocache" GOFLAGS= go test -c -ldflags=-linkmode=external -o "$bin" "$pkg" >&2
+	GOCACHE="$BUILD_DIR/gocache" GOFLAGS='' go test -c -ldflags=-linkmode=external -o "$bin" "$pkg" >&2
 	[[ "$(file -L "$bin")" == *"dynamically linked"* ]] || fail "$bin is static: $(file -L "$bin")"
 	# Each run's status is kept: a failing run is for the checks to report.
 	(cd "$goroot/src/$pkg" && TMPDIR="$dir/plain" timeout 600 "$bin" -test.short -test.v \
