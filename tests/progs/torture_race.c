@@ -144,7 +144,7 @@ static int mode_trunc(int argc, char **argv)
 			tl_die("mmap");
 		size_t cut = (size_t)(rnd(&seed) % (size / page)) * page;
 
-		if (r % 4 == 0)
+		if (r % 2 == 0)
 			tl_sleep_ms(1); /* let a helper get into it */
 		size_t present = tl_present(p, size);
 
