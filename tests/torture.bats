@@ -120,6 +120,26 @@ threads_race() {
 	[ "$(field signals)" -eq 0 ]
 }
 
+@test "memory: 256 live tracked mappings replaced one a round, prefault's memory does not grow" {
+	local f rounds=$((20000 * S)) plain_end
+	f="$(big_file f64 64M)"
+	run --separate-stderr "$PROGS/torture_race" churn "$f" "$rounds"
+	show
+	[ "$status" -eq 0 ]
+	plain_end="$(field rss_end_kb)"
+	PREFAULT_STATS="$BATS_TEST_TMPDIR/stats.jsonl" \
+		run --separate-stderr watched 300 "$PROGS/torture_race" churn "$f" "$rounds"
+	show
+	ran_clean
+	[ "$(field rounds)" -eq "$rounds" ]
+	[ "$(field bad)" -eq 0 ]
+	echo "growth_kb=$(($(field rss_end_kb) - $(field rss_warm_kb)))" \
+		"library_kb=$(($(field rss_end_kb) - plain_end))"
+	# Anonymous memory: flat after warm-up, and a few MiB at most in all.
+	[ $(($(field rss_end_kb) - $(field rss_warm_kb))) -le 256 ]
+	[ $(($(field rss_end_kb) - plain_end)) -le 8192 ]
+}
+
 # ---- process life ----
 
 @test "fork storm: 1000 forks, most while a helper is mid-populate" {

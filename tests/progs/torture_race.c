@@ -26,6 +26,13 @@
  *       mapping is kept for 15 ms so that a scan finds it.  One anonymous
  *       mmap through libc comes first: discovery starts at a hook's call.
  *       -> rounds=N held=N bad=N errors=N signals=0
+ *   churn FILE ROUNDS
+ *       Keeps 256 mappings of 64 KiB .. 1 MiB pieces of FILE alive, replacing
+ *       one at random each round (a new tracked entry, an old one
+ *       forgotten), reading one word of each.  prefault's own memory must
+ *       not grow with the rounds: anonymous resident size (RssAnon) after
+ *       10% of the rounds and at the end.
+ *       -> rounds=N live=256 bad=N rss_warm_kb=N rss_end_kb=N
  *   rename DIR ROUNDS
  *       Each round writes DIR/next with the round's own pattern, renames it
  *       over DIR/cur, maps DIR/cur, and checks both the new mapping and the
@@ -365,6 +372,53 @@ static int mode_threads(char **argv, long nthreads, bool raw)
 	return 0;
 }
 
+/* ---- churn ---- */
+
+/* Anonymous resident memory of the process in kB (RssAnon): prefault's
+ * own memory is anonymous; the file pages it brings in are not. */
+static long rss_kb(void)
+{
+	char buf[4096];
+	const char *p;
+
+	if (tl_read_small("/proc/self/status", buf, sizeof buf) < 0 ||
+	    !(p = strstr(buf, "RssAnon:")))
+		tl_die("read /proc/self/status");
+	return atol(p + 8);
+}
+
+static int mode_churn(char **argv)
+{
+	enum { LIVE = 256 };
+	size_t size, page = tl_page();
+	long rounds = atol(argv[3]), warm_rss = 0;
+	uint64_t seed = 0x853c49e6748fea9bULL;
+	int fd = open_size(argv[2], O_RDONLY, &size);
+	char *live[LIVE] = { 0 };
+	size_t live_len[LIVE], bad = 0;
+
+	for (long r = 0; r < rounds; r++) {
+		int slot = (int)(rnd(&seed) % LIVE);
+		size_t len = (16 + rnd(&seed) % 240) * page;
+		size_t off = (rnd(&seed) % ((size - len) / page)) * page;
+
+		if (live[slot] && munmap(live[slot], live_len[slot]) != 0)
+			tl_die("munmap");
+		live[slot] = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+		if (live[slot] == MAP_FAILED)
+			tl_die("mmap");
+		live_len[slot] = len;
+		const volatile uint64_t *w = (const void *)live[slot];
+		if (w[0] != tl_word(off))
+			bad++;
+		if (r == rounds / 10)
+			warm_rss = rss_kb();
+	}
+	printf("rounds=%ld\nlive=%d\nbad=%zu\nrss_warm_kb=%ld\nrss_end_kb=%ld\n", rounds, LIVE, bad,
+	       warm_rss, rss_kb());
+	return 0;
+}
+
 /* ---- rename ---- */
 
 static uint64_t rword(uint64_t off, long round)
@@ -443,9 +497,11 @@ int main(int argc, char **argv)
 			tl_die("mmap");
 		return mode_threads(argv, 2, true);
 	}
+	if (argc == 4 && !strcmp(argv[1], "churn"))
+		return mode_churn(argv);
 	if (argc == 4 && !strcmp(argv[1], "rename"))
 		return mode_rename(argv);
-	fprintf(stderr, "usage: torture_race trunc FILE ROUNDS [BIG] | threads FILE ROUNDS N |"
+	fprintf(stderr, "usage: torture_race trunc FILE ROUNDS [BIG] | threads FILE ROUNDS N | churn FILE ROUNDS |"
 			" raw FILE ROUNDS | rename DIR ROUNDS\n");
 	return 2;
 }
