@@ -98,7 +98,7 @@ void pf_stats_queue(const struct pf_event *ev)
 	if (!pf_stats_enabled())
 		return;
 	pthread_mutex_lock(&ring_lock);
-	if (ev->type != PF_EV_DONE && !take_token_locked()) {
+	if (!take_token_locked()) {
 		/* counted */
 	} else if (ring_len == RING_SIZE) {
 		dropped++;
