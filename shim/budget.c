@@ -5,6 +5,7 @@
  *
  * Computed once, by the constructor (before any thread of ours exists); no
  * lock: the result is published with an atomic store and only read after.
+ * The memory readers are also used, periodically, by pressure.c.
  */
 #include "budget.h"
 #include "engine.h"
@@ -31,7 +32,7 @@ static int read_file(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static uint64_t mem_available(void)
+uint64_t pf_mem_available(void)
 {
 	char buf[4096];
 	if (read_file("/proc/meminfo", buf, sizeof buf))
@@ -50,7 +51,7 @@ static uint64_t read_u64(const char *dir, const char *name)
 }
 
 /* The cgroup's limit minus its usage, or UINT64_MAX when unlimited. */
-static uint64_t cgroup_headroom(void)
+uint64_t pf_cgroup_headroom(void)
 {
 	char buf[2048], dir[600];
 	if (read_file("/proc/self/cgroup", buf, sizeof buf))
@@ -86,7 +87,7 @@ uint64_t pf_budget_compute(void)
 {
 	uint64_t b = pf_opt.budget_bytes;
 	if (!b) {
-		uint64_t avail = mem_available(), room = cgroup_headroom();
+		uint64_t avail = pf_mem_available(), room = pf_cgroup_headroom();
 		if (room < avail)
 			avail = room;
 		b = avail / 100 * pf_opt.budget_percent;
