@@ -64,6 +64,11 @@ int pf_advise_populate(uintptr_t addr, size_t len)
 	return advise(addr, len, MADV_POPULATE_READ);
 }
 
+int pf_advise_pageout(uintptr_t addr, size_t len)
+{
+	return advise(addr, len, MADV_PAGEOUT);
+}
+
 long pf_resident_pages(uintptr_t addr, size_t len)
 {
 	static const size_t chunk_pages = 1024;

@@ -18,12 +18,19 @@
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
 
 bool pf_populate_read_supported(void);
 /* Starts readahead of [addr, addr+len); 0 or an errno value. */
 int pf_advise_willneed(uintptr_t addr, size_t len);
 /* Maps [addr, addr+len) in, waiting for reads in flight; 0 or an errno. */
 int pf_advise_populate(uintptr_t addr, size_t len);
+/* Asks the kernel to reclaim [addr, addr+len) now (MADV_PAGEOUT): clean
+ * file pages mapped only here leave the page cache; the kernel ignores file
+ * pages of files the caller could not open for writing.  0 or an errno. */
+int pf_advise_pageout(uintptr_t addr, size_t len);
 /* Pages of [addr, addr+len) that mincore reports resident, or -1 with
  * errno (ENOMEM: no longer mapped). */
 long pf_resident_pages(uintptr_t addr, size_t len);
