@@ -132,6 +132,7 @@ need = {
     "progress": ["id", "len", "done", "bytes_in", "resident_before", "ms"],
     "proc": ["program", "helpers", "brought_in", "budget", "records_dropped"],
     "warning": ["msg"],
+    "ahead": ["id", "len", "mode", "held", "budget", "dropped", "fronts"],
 }
 bad = []
 lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
