@@ -11,7 +11,13 @@
  * in flight.  Bytes are charged to the budget before WILLNEED is issued,
  * counting only pages mincore does not already report resident.
  *
- * Lock rule: table_lock (table.c) guards every entry and `charged`; it is
+ * A mapping larger than what the budget has left is followed instead
+ * (follow.c): a window kept ahead of where the program reads.  `held` is
+ * what prefault holds now (charged minus what follow.c released behind the
+ * program); the budget caps it.  While a followed mapping lives, a helper
+ * polls it (never idle, so it stays).
+ *
+ * Lock rule: table_lock (table.c) guards every entry, `charged` and `held`; it is
  * taken around bookkeeping only and never held across madvise or mincore.
  * An entry can vanish whenever the lock is dropped: it is found again by
  * start and id each time.
@@ -19,7 +25,9 @@
 #include "advise.h"
 #include "budget.h"
 #include "engine.h"
+#include "follow.h"
 #include "options.h"
+#include "pressure.h"
 #include "stats.h"
 #include "table.h"
 #include "window.h"
@@ -33,7 +41,8 @@
 /* Pace of WILLNEED alone, on kernels without MADV_POPULATE_READ. */
 #define UNPOPULATED_PACE_BPS (256u * 1024u * 1024u)
 
-static uint64_t charged;   /* guarded by table_lock */
+static uint64_t charged;   /* lifetime total, guarded by table_lock */
+static uint64_t held;      /* charged less released, guarded by table_lock */
 static uint64_t last_id;   /* round-robin cursor, guarded by table_lock */
 /* This helper thread's window (window.c): what it learnt carries over. */
 static __thread struct pf_window helper_window;
@@ -41,6 +50,25 @@ static __thread struct pf_window helper_window;
 uint64_t pf_engine_brought_in(void)
 {
 	return __atomic_load_n(&charged, __ATOMIC_RELAXED);
+}
+
+uint64_t pf_engine_held(void)
+{
+	return __atomic_load_n(&held, __ATOMIC_RELAXED);
+}
+
+bool pf_engine_charge_locked(uint64_t fresh, uint64_t room)
+{
+	if (held + fresh > pf_engine_budget() || fresh > room)
+		return false;
+	__atomic_store_n(&charged, charged + fresh, __ATOMIC_RELAXED);
+	__atomic_store_n(&held, held + fresh, __ATOMIC_RELAXED);
+	return true;
+}
+
+void pf_engine_release_locked(uint64_t bytes)
+{
+	__atomic_store_n(&held, held > bytes ? held - bytes : 0, __ATOMIC_RELAXED);
 }
 
 /* What a helper works from while the lock is dropped. */
@@ -56,12 +84,12 @@ struct job {
 	char path[PF_PATH_MAX];
 };
 
-static struct pf_mapping *pick_locked(bool *others)
+static struct pf_mapping *pick_locked(bool *others, int64_t now)
 {
 	struct pf_mapping *m, *best = NULL, *first = NULL;
 	unsigned waiting = 0;
 	for (m = pf_table_head_locked(); m; m = m->hh.next) {
-		if (m->state != PF_QUEUED)
+		if (m->state != PF_QUEUED || !pf_follow_due_locked(m, now))
 			continue;
 		waiting++;
 		if (!first || m->id < first->id)
@@ -119,17 +147,17 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 	if (res < 0)
 		return UNMAPPED;
 	uint64_t fresh = (uint64_t)((n + page - 1) / page - (size_t)res) * page;
+	uint64_t room = pf_pressure_room();
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
 	if (!m) {
 		pf_table_unlock();
 		return UNMAPPED;
 	}
-	if (charged + fresh > pf_engine_budget()) {
+	if (!pf_engine_charge_locked(fresh, room)) {
 		pf_table_unlock();
 		return BUDGET;
 	}
-	charged += fresh;
 	m->bytes_in += fresh;
 	m->resident_before += (uint64_t)res * page;
 	m->ahead = j->ahead + n;
@@ -215,20 +243,76 @@ static const char *result_name(enum outcome o)
 	}
 }
 
+static bool entry_alive(uintptr_t start, uint64_t id)
+{
+	struct pf_mapping *m = pf_table_find_locked(start, id);
+	return m && m->state != PF_FINISHED;
+}
+
+/* A followed mapping's round (follow.c); table_lock held on entry, not on
+ * return. */
+static bool follow_once(struct pf_mapping *m, struct pf_follow *f)
+{
+	uintptr_t start = m->start;
+	uint64_t id = m->id;
+	dev_t dev = m->dev;
+	char path[PF_PATH_MAX];
+	memcpy(path, m->path, sizeof path);
+	pf_table_unlock();
+
+	const char *result = pf_follow_round(f, dev, path);
+
+	pf_table_lock();
+	m = pf_table_find_locked(start, id);
+	if (m) {
+		m->state = result ? PF_FINISHED : PF_QUEUED;
+		if (result && strcmp(result, "unmapped")) {
+			struct job j;
+			memset(&j, 0, sizeof j);
+			j.start = start;
+			j.id = id;
+			j.t_begin_ns = m->t_begin_ns;
+			memcpy(j.path, path, sizeof j.path);
+			snapshot(&j, m);
+			queue_done(&j, result);
+		}
+	}
+	if (result)
+		pf_front_free_locked(f);
+	pf_table_unlock();
+	return true;
+}
+
 bool pf_engine_work_once(void)
 {
 	struct job j;
 	bool others;
+	int64_t now = pf_now_ns();
+	(void)pf_pressure_room(); /* refreshes the cache follow.c reads under the lock */
 	pf_table_lock();
-	struct pf_mapping *m = pick_locked(&others);
+	struct pf_mapping *m = pick_locked(&others, now);
 	if (!m) {
+		/* Followed mappings wait for their next poll: sleep until then. */
+		int64_t due = pf_front_sweep_locked(entry_alive);
 		pf_table_unlock();
-		return false;
+		if (!due)
+			return false;
+		int64_t ns = due - now;
+		if (ns > 100000000)
+			ns = 100000000;
+		if (ns > 0) {
+			struct timespec ts = { 0, (long)ns };
+			nanosleep(&ts, NULL);
+		}
+		return true;
 	}
 	m->state = PF_ACTIVE;
 	if (!m->t_begin_ns)
-		m->t_begin_ns = pf_now_ns();
+		m->t_begin_ns = now;
 	last_id = m->id;
+	struct pf_follow *f = pf_follow_for_locked(m);
+	if (f)
+		return follow_once(m, f);
 	j.start = m->start;
 	j.id = m->id;
 	j.done = m->done;

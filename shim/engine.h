@@ -35,6 +35,14 @@ bool pf_engine_work_once(void);
 /* Bytes brought in so far, and the budget (budget.c). */
 uint64_t pf_engine_brought_in(void);
 uint64_t pf_engine_budget(void);
+/* What prefault holds now: brought in, less what follow.c released behind
+ * the program.  The budget caps it. */
+uint64_t pf_engine_held(void);
+/* With table_lock held: charges fresh bytes if the budget (and room, the
+ * memory-pressure allowance) allows; false otherwise. */
+bool pf_engine_charge_locked(uint64_t fresh, uint64_t room);
+/* With table_lock held: bytes leave prefault's account. */
+void pf_engine_release_locked(uint64_t bytes);
 /* NULL when prefault is active in this process, else why it is not. */
 const char *pf_inactive_reason(void);
 

@@ -1,0 +1,447 @@
+/*
+ * follow.c - the moving window, for mappings larger than the budget left.
+ *
+ * Design (README "Larger than the budget"):
+ *  - Until the program shows a front (front.c), the mapping gets the
+ *    whole-mapping behaviour from its start, within the budget, except that
+ *    every chunk's sentinel block is read ahead but not mapped in.
+ *  - For each front, chunks are brought in from the first one not yet in
+ *    memory up to `target` past it: the front's consumption rate times
+ *    LEAD_NS when the disk (measured while reading ahead) is clearly faster
+ *    than the program consumes, else the front's share of the budget; never
+ *    less than MIN_AHEAD, never more than the share.  The neediest front
+ *    (least lead for its target) is served first, BATCH_CHUNKS per round,
+ *    so the fronts are polled again every few MiB.
+ *  - Chunks a front has passed by more than KEEP_BEHIND leave prefault's
+ *    account (the budget caps what prefault holds ahead, not its lifetime
+ *    total) and, unless the program came back to a released chunk before,
+ *    are released with MADV_PAGEOUT so the page cache does not fill with
+ *    what the program is done with.  A chunk another front is about to
+ *    read is kept.  The kernel ignores MADV_PAGEOUT on files the process
+ *    could not open for writing; then only the account is released.
+ *  - Memory pressure (pressure.c) shrinks what may be added: nothing is
+ *    read while MemAvailable or the cgroup's headroom is below the reserve.
+ *    Nothing is ever locked in memory.
+ *
+ * Lock rule: the state belongs to the helper that has the entry PF_ACTIVE;
+ * table_lock is taken only to charge, credit and check the entry still
+ * exists, never across madvise, mincore or a pagemap read.
+ */
+#include "follow.h"
+#include "advise.h"
+#include "engine.h"
+#include "options.h"
+#include "pressure.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIN_AHEAD ((size_t)16 << 20)
+#define LEAD_NS (2ll * 1000000000ll)
+#define KEEP_BEHIND_CHUNKS 2
+#define BATCH_CHUNKS 8
+#define POLL_FRONTS_NS (10ll * 1000000ll)
+#define POLL_IDLE_NS (50ll * 1000000ll)
+#define REPORT_NS (1000ll * 1000000ll)
+
+enum step_result { OK, NO_BUDGET, GONE };
+
+/* A front counts once it has moved CONFIRM_CHUNKS: a run of touched chunks
+ * that random reads happened to leave does not move. */
+#define CONFIRM_CHUNKS 2
+static bool live(const struct pf_front *fr)
+{
+	return fr->pos - fr->origin >= CONFIRM_CHUNKS * PF_CHUNK;
+}
+
+static unsigned live_fronts(const struct pf_follow *f)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < f->nfronts; i++)
+		n += live(&f->front[i]);
+	return n;
+}
+
+struct pf_follow *pf_follow_for_locked(struct pf_mapping *m)
+{
+	struct pf_follow *f = pf_front_find_locked(m->start, m->id);
+	if (f || m->done || m->ahead || !pf_populate_read_supported())
+		return f;
+	uint64_t budget = pf_engine_budget(), held = pf_engine_held();
+	uint64_t left = budget > held ? budget - held : 0, room = pf_pressure_room_cached();
+	if (room < left)
+		left = room;
+	if (m->len <= left || m->len < 4 * PF_CHUNK)
+		return NULL;
+	return pf_front_new_locked(m->start, m->id, m->len);
+}
+
+bool pf_follow_due_locked(const struct pf_mapping *m, int64_t now)
+{
+	struct pf_follow *f = pf_front_find_locked(m->start, m->id);
+	return !f || f->next_poll_ns <= now;
+}
+
+static size_t chunk_end(const struct pf_follow *f, size_t c)
+{
+	size_t e = (c + 1) * PF_CHUNK;
+	return e < f->len ? e : f->len;
+}
+
+/* Charges chunk c (its pages mincore does not report resident) and starts
+ * reading it. */
+static enum step_result issue(struct pf_follow *f, size_t c, size_t step, uint64_t room)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = f->start + c * PF_CHUNK;
+	size_t n = chunk_end(f, c) - c * PF_CHUNK;
+	long res = pf_resident_pages(a, n);
+	if (res < 0)
+		return GONE;
+	uint64_t pages = (n + page - 1) / page - (size_t)res;
+	uint64_t fresh = pages * page;
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
+	if (!m) {
+		pf_table_unlock();
+		return GONE;
+	}
+	if (!pf_engine_charge_locked(fresh, room)) {
+		pf_table_unlock();
+		return NO_BUDGET;
+	}
+	m->bytes_in += fresh;
+	m->resident_before += (uint64_t)res * page;
+	pf_table_unlock();
+	f->held += fresh;
+	f->chunk[c] = (f->chunk[c] & ~PF_CH_PAGES) | (uint32_t)pages | PF_CH_BROUGHT;
+	if (fresh)
+		for (size_t o = 0; o < n; o += step)
+			pf_advise_willneed(a + o, n - o < step ? n - o : step);
+	return OK;
+}
+
+/* Maps chunk c in, all but its sentinel block. */
+static int populate(struct pf_follow *f, size_t c)
+{
+	uintptr_t a = f->start + c * PF_CHUNK, e = f->start + chunk_end(f, c), sa, sb;
+	int err = 0;
+	if (!pf_front_sentinel(f, c, &sa, &sb))
+		return pf_advise_populate(a, e - a);
+	if (sa > a)
+		err = pf_advise_populate(a, sa - a);
+	if (!err && e > sb)
+		err = pf_advise_populate(sb, e - sb);
+	return err;
+}
+
+static void note_error(struct pf_follow *f, int err)
+{
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
+	if (m) {
+		m->errors++;
+		m->last_err = err;
+	}
+	pf_table_unlock();
+}
+
+/* Brings in up to `max` chunks of [c, c_end) not yet in memory, WILLNEED
+ * running at most the window ahead of POPULATE_READ. */
+static enum step_result bring(struct pf_follow *f, size_t c, size_t c_end, unsigned max,
+			      dev_t dev, uint64_t room, unsigned *brought)
+{
+	size_t window = (size_t)(pf_opt.window / pf_opt.threads);
+	size_t step = pf_readahead_step(dev);
+	if (window < 2 * PF_CHUNK)
+		window = 2 * PF_CHUNK;
+	size_t queue[BATCH_CHUNKS];
+	unsigned head = 0, tail = 0;
+	enum step_result r = OK;
+	uint64_t held0 = f->held;
+	int64_t t0 = pf_now_ns();
+	*brought = 0;
+	if (max > BATCH_CHUNKS)
+		max = BATCH_CHUNKS;
+	for (; c < c_end && *brought < max; c++) {
+		if (f->chunk[c] & (PF_CH_BROUGHT | PF_CH_TOUCHED | PF_CH_DROPPED))
+			continue;
+		r = issue(f, c, step, room);
+		if (r != OK)
+			break;
+		queue[tail++] = c;
+		(*brought)++;
+		while ((tail - head) * PF_CHUNK > window) {
+			int err = populate(f, queue[head++]);
+			if (err == ENOMEM)
+				return GONE;
+			if (err)
+				note_error(f, err);
+		}
+	}
+	while (head < tail) {
+		int err = populate(f, queue[head++]);
+		if (err == ENOMEM)
+			return GONE;
+		if (err)
+			note_error(f, err);
+	}
+	uint64_t fresh = f->held - held0;
+	int64_t dt = pf_now_ns() - t0;
+	if (fresh >= PF_CHUNK && dt > 0) {
+		double bps = (double)fresh * 1e9 / (double)dt;
+		f->disk_bps = f->disk_bps > 0 ? 0.7 * f->disk_bps + 0.3 * bps : bps;
+	}
+	return r;
+}
+
+/* First chunk at or past the front that prefault has not brought in and the
+ * program has not touched. */
+static size_t first_missing(const struct pf_follow *f, size_t pos)
+{
+	size_t c = pos / PF_CHUNK;
+	while (c < f->nchunks && (f->chunk[c] & (PF_CH_BROUGHT | PF_CH_TOUCHED)))
+		c++;
+	return c;
+}
+
+static size_t target_of(const struct pf_follow *f, const struct pf_front *fr, uint64_t budget)
+{
+	double total = 0;
+	unsigned n = live_fronts(f);
+	for (unsigned i = 0; i < f->nfronts; i++)
+		total += live(&f->front[i]) ? f->front[i].rate : 0;
+	size_t share = (size_t)(budget / (n ? n : 1));
+	size_t t = share;
+	if (f->disk_bps > 0 && total > 0 && f->disk_bps >= 1.5 * total)
+		t = (size_t)(fr->rate * (double)LEAD_NS / 1e9);
+	if (t < MIN_AHEAD)
+		t = MIN_AHEAD;
+	return t < share ? t : share;
+}
+
+static bool ahead_of_other(const struct pf_follow *f, unsigned self, size_t c, uint64_t budget)
+{
+	for (unsigned i = 0; i < f->nfronts; i++) {
+		const struct pf_front *g = &f->front[i];
+		if (i != self && live(g) && c * PF_CHUNK >= g->pos &&
+		    c * PF_CHUNK < g->pos + target_of(f, g, budget))
+			return true;
+	}
+	return false;
+}
+
+/* Releases the chunks each front has left KEEP_BEHIND_CHUNKS behind. */
+static void release_behind(struct pf_follow *f, uint64_t budget)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int fd = -1;
+	for (unsigned i = 0; i < f->nfronts; i++) {
+		struct pf_front *fr = &f->front[i];
+		size_t upto = fr->pos / PF_CHUNK;
+		if (!live(fr) || upto < KEEP_BEHIND_CHUNKS)
+			continue;
+		upto -= KEEP_BEHIND_CHUNKS;
+		for (size_t c = fr->drop_next; c < upto; c++) {
+			uint32_t w = f->chunk[c];
+			if (!(w & (PF_CH_BROUGHT | PF_CH_TOUCHED)) || (w & PF_CH_DROPPED) ||
+			    ahead_of_other(f, i, c, budget))
+				continue;
+			uint64_t credit = (uint64_t)(w & PF_CH_PAGES) * page;
+			pf_table_lock();
+			bool alive = pf_table_find_locked(f->start, f->id) != NULL;
+			if (alive)
+				pf_engine_release_locked(credit);
+			pf_table_unlock();
+			if (!alive)
+				return;
+			f->held -= credit < f->held ? credit : f->held;
+			f->chunk[c] = (w & ~PF_CH_PAGES) | PF_CH_DROPPED;
+			f->dropped += credit;
+			if (f->no_drop || f->cannot_drop)
+				continue;
+			uintptr_t a = f->start + c * PF_CHUNK;
+			pf_advise_pageout(a, chunk_end(f, c) - c * PF_CHUNK);
+			if (fd < 0)
+				fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+			/* Still mapped: the kernel would not page this file out. */
+			if (fd >= 0 && pf_front_touched_now(fd, f, c))
+				f->cannot_drop = true;
+		}
+		fr->drop_next = upto > fr->drop_next ? upto : fr->drop_next;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A front needs budget that chunks read ahead speculatively (before any
+ * front, or for a front that is gone) hold: give back those furthest from
+ * every live front's window, at most `want` bytes.  They may be read again
+ * if a front comes to them. */
+static void release_speculative(struct pf_follow *f, uint64_t budget, uint64_t want)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t freed = 0;
+	for (size_t c = f->nchunks; c-- > 0 && freed < want;) {
+		uint32_t w = f->chunk[c];
+		if (!(w & PF_CH_BROUGHT) || (w & (PF_CH_TOUCHED | PF_CH_DROPPED)))
+			continue;
+		bool needed = false;
+		for (unsigned i = 0; i < f->nfronts && !needed; i++) {
+			const struct pf_front *fr = &f->front[i];
+			needed = live(fr) && c * PF_CHUNK + PF_CHUNK > fr->pos &&
+				 c * PF_CHUNK < fr->pos + target_of(f, fr, budget);
+		}
+		if (needed)
+			continue;
+		uint64_t credit = (uint64_t)(w & PF_CH_PAGES) * page;
+		pf_table_lock();
+		bool alive = pf_table_find_locked(f->start, f->id) != NULL;
+		if (alive)
+			pf_engine_release_locked(credit);
+		pf_table_unlock();
+		if (!alive)
+			return;
+		f->held -= credit < f->held ? credit : f->held;
+		f->chunk[c] = 0;
+		freed += credit;
+		if (!f->no_drop && !f->cannot_drop)
+			pf_advise_pageout(f->start + c * PF_CHUNK, chunk_end(f, c) - c * PF_CHUNK);
+	}
+}
+
+static void report(struct pf_follow *f, uint64_t budget, uint64_t room)
+{
+	char buf[1500];
+	size_t n = 0;
+	const char *mode = f->random ? "random" : live_fronts(f) ? "fronts" : "whole";
+	const char *drop = f->no_drop ? "off" : f->cannot_drop ? "refused" : "on";
+	n += (size_t)snprintf(buf + n, sizeof buf - n,
+			      ",\"id\":%" PRIu64 ",\"len\":%zu,\"mode\":\"%s\",\"held\":%" PRIu64
+			      ",\"budget\":%" PRIu64 ",\"room\":%" PRIu64 ",\"disk_mbps\":%.1f"
+			      ",\"dropped\":%" PRIu64 ",\"drop\":\"%s\",\"retouched\":%" PRIu64
+			      ",\"isolated\":%u,\"fronts\":[",
+			      f->id, f->len, mode, f->held, budget, room == UINT64_MAX ? 0 : room,
+			      f->disk_bps / 1048576.0, f->dropped, drop, f->retouched, f->isolated);
+	for (unsigned i = 0, k = 0; i < f->nfronts && n < sizeof buf; i++) {
+		struct pf_front *fr = &f->front[i];
+		if (!live(fr))
+			continue;
+		size_t lead = first_missing(f, fr->pos) * PF_CHUNK;
+		lead = lead > f->len ? f->len : lead;
+		n += (size_t)snprintf(buf + n, sizeof buf - n,
+				      "%s{\"pos\":%zu,\"lead\":%zu,\"min_lead\":%lld,\"target\":%zu,\"mbps\":%.1f}",
+				      k++ ? "," : "", fr->pos, lead - fr->pos, (long long)fr->lead_min,
+				      target_of(f, fr, budget), fr->rate / 1048576.0);
+		fr->lead_min = -1;
+	}
+	if (n < sizeof buf)
+		snprintf(buf + n, sizeof buf - n, "]");
+	pf_stats_write_record("ahead", buf);
+}
+
+static void queue_budget_done(struct pf_follow *f, const char *path)
+{
+	struct pf_event ev;
+	memset(&ev, 0, sizeof ev);
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
+	if (m) {
+		ev.bytes_in = m->bytes_in;
+		ev.resident_before = m->resident_before;
+		ev.errors = m->errors;
+		ev.last_err = m->last_err;
+		ev.ms = (double)(pf_now_ns() - m->t_begin_ns) / 1e6;
+	}
+	pf_table_unlock();
+	if (!m)
+		return;
+	ev.type = PF_EV_DONE;
+	ev.t = pf_now();
+	ev.id = f->id;
+	ev.addr = f->start;
+	ev.len = f->len;
+	ev.reason = "budget";
+	snprintf(ev.path, sizeof ev.path, "%s", path);
+	pf_stats_queue(&ev);
+}
+
+const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
+{
+	int64_t now = pf_now_ns();
+	if (pf_front_poll(f, now) < 0)
+		f->random = true;
+	uint64_t budget = pf_engine_budget(), room = pf_pressure_room();
+	uint64_t held = pf_engine_held();
+	/* Under pressure the budget shrinks to what is held plus the room. */
+	if (room != UINT64_MAX && held + room < budget)
+		budget = held + room;
+	for (unsigned i = 0; i < f->nfronts; i++) {
+		struct pf_front *fr = &f->front[i];
+		int64_t lead = (int64_t)(first_missing(f, fr->pos) * PF_CHUNK) - (int64_t)fr->pos;
+		if (fr->lead_min < 0 || lead < fr->lead_min)
+			fr->lead_min = lead;
+	}
+	release_behind(f, budget);
+
+	enum step_result r = OK;
+	unsigned brought = 0;
+	if (live_fronts(f)) {
+		/* The neediest front: least lead for its target. */
+		unsigned best = 0;
+		double best_score = 2;
+		for (unsigned i = 0; i < f->nfronts; i++) {
+			struct pf_front *fr = &f->front[i];
+			if (!live(fr))
+				continue;
+			size_t miss = first_missing(f, fr->pos);
+			size_t tgt = target_of(f, fr, budget);
+			double score = (double)(miss * PF_CHUNK - fr->pos) / (double)tgt;
+			if (score < best_score) {
+				best_score = score;
+				best = i;
+			}
+		}
+		if (best_score < 1) {
+			struct pf_front *fr = &f->front[best];
+			size_t end = fr->pos + target_of(f, fr, budget);
+			size_t c_end = (end + PF_CHUNK - 1) / PF_CHUNK;
+			if (c_end > f->nchunks)
+				c_end = f->nchunks;
+			r = bring(f, first_missing(f, fr->pos), c_end, BATCH_CHUNKS, dev, room, &brought);
+			if (r == NO_BUDGET && !brought)
+				release_speculative(f, budget, BATCH_CHUNKS * PF_CHUNK);
+		}
+	} else if (f->whole_next < f->nchunks) {
+		r = bring(f, f->whole_next, f->nchunks, BATCH_CHUNKS, dev, room, &brought);
+		while (f->whole_next < f->nchunks &&
+		       (f->chunk[f->whole_next] & (PF_CH_BROUGHT | PF_CH_TOUCHED)))
+			f->whole_next++;
+		if (r == NO_BUDGET && !f->budget_sent) {
+			f->budget_sent = true;
+			queue_budget_done(f, path);
+		}
+	}
+	if (r == GONE)
+		return "unmapped";
+
+	if (pf_stats_enabled() && now - f->last_report_ns >= REPORT_NS &&
+	    (live_fronts(f) || f->dropped || f->random)) {
+		report(f, budget, room);
+		f->last_report_ns = now;
+	}
+
+	bool all = true;
+	for (size_t c = 0; c < f->nchunks && all; c++)
+		all = (f->chunk[c] & (PF_CH_TOUCHED | PF_CH_DROPPED)) != 0;
+	if (all && !f->nfronts)
+		return "complete";
+	f->next_poll_ns = brought ? 0 : now + (f->nfronts ? POLL_FRONTS_NS : POLL_IDLE_NS);
+	return NULL;
+}
