@@ -172,7 +172,7 @@ static enum step_result bring(struct pf_follow *f, size_t c, size_t c_end, unsig
 	for (; c < c_end && *brought < max; c++) {
 		if (f->chunk[c] & (PF_CH_BROUGHT | PF_CH_TOUCHED | PF_CH_DROPPED))
 			continue;
-		r = issue(f, c, step, room);
+		r = issue(f, c, step, room == UINT64_MAX ? room : pf_pressure_room());
 		if (r != OK)
 			break;
 		queue[tail++] = c;

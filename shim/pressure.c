@@ -9,13 +9,15 @@
  * use is what is available above a reserve: MemTotal/64 within
  * [RESERVE_MIN, RESERVE_MAX], or CGROUP_RESERVE when the cgroup's headroom
  * is what binds (a small cgroup has no room for a machine-sized reserve).
- * Readers take the cached value.
+ * Readers take the cached value, less what prefault has charged since it
+ * was read (so that 200 ms of reading cannot spend the same room twice).
  *
  * Lock rule: no lock.  The cache is three atomics; two helpers that re-read
  * at once both store a valid value.
  */
 #include "pressure.h"
 #include "budget.h"
+#include "engine.h"
 #include "stats.h"
 
 #include <fcntl.h>
@@ -29,7 +31,7 @@
 #define CGROUP_RESERVE (32ull << 20)
 
 static int64_t last_read_ns;
-static uint64_t last_avail, last_reserve, machine_reserve;
+static uint64_t last_avail, last_reserve, machine_reserve, charged_at_read;
 
 static uint64_t mem_total(void)
 {
@@ -64,6 +66,7 @@ static void refresh(void)
 	}
 	__atomic_store_n(&last_reserve, reserve, __ATOMIC_RELAXED);
 	__atomic_store_n(&last_avail, avail, __ATOMIC_RELAXED);
+	__atomic_store_n(&charged_at_read, pf_engine_brought_in(), __ATOMIC_RELAXED);
 	__atomic_store_n(&last_read_ns, now, __ATOMIC_RELEASE);
 }
 
@@ -83,7 +86,8 @@ static uint64_t room_of(uint64_t avail, uint64_t reserve)
 {
 	if (avail == 0)
 		return UINT64_MAX;
-	return avail > reserve ? avail - reserve : 0;
+	uint64_t since = pf_engine_brought_in() - __atomic_load_n(&charged_at_read, __ATOMIC_RELAXED);
+	return avail > reserve + since ? avail - reserve - since : 0;
 }
 
 uint64_t pf_pressure_room_cached(void)

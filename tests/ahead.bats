@@ -103,3 +103,32 @@ within_budget() {
 	[ "$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "ahead" and r["mode"] == "fronts")')" -eq 0 ]
 	[ "$(stats_eval "$stats" '[r["result"] for r in R if r["ev"] == "done"]')" = "['budget']" ]
 }
+
+@test "memory pressure: in a 128 MiB memory cgroup with PREFAULT_BUDGET=1G the scan is served and the cgroup never hits its limit" {
+	local f cg=/sys/fs/cgroup/memory/prefault-ahead-$$ limit=$((128 * MiB))
+	[ -d /sys/fs/cgroup/memory ] || fail "cgroup v1 memory is not mounted (/sys/fs/cgroup/memory)"
+	f="$(big_file f256 256M)"
+	stats="$BATS_TEST_TMPDIR/stats.jsonl"
+	mkdir "$cg"
+	echo "$limit" >"$cg/memory.limit_in_bytes"
+	# The budget alone would let prefault fill the cgroup: what holds it back
+	# is the cgroup's headroom, re-read as it reads ahead.
+	PREFAULT_BUDGET=1G PREFAULT_STATS="$stats" run --separate-stderr \
+		sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$cg" \
+		env LD_PRELOAD="$LIB" "$PROGS/ahead_scan" -w 40000 "$f"
+	local failcnt max_usage
+	failcnt="$(cat "$cg/memory.failcnt")"
+	max_usage="$(cat "$cg/memory.max_usage_in_bytes")"
+	echo 0 >"$cg/memory.force_empty" || true
+	rmdir "$cg"
+	show
+	echo "failcnt=$failcnt max_usage=$max_usage limit=$limit"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	served 0
+	[ "$failcnt" -eq 0 ]
+	stats_check "$stats"
+	grep '"ev":"ahead"' "$stats"
+	[ "$(stats_eval "$stats" 'max(r["dropped"] for r in R if r["ev"] == "ahead")')" -ge $((64 * MiB)) ]
+	[ "$(stats_eval "$stats" 'max(r["held"] for r in R if r["ev"] == "ahead")')" -le "$limit" ]
+}
