@@ -17,7 +17,8 @@
  *    total) and, unless the program came back to a released chunk before,
  *    are released with MADV_PAGEOUT so the page cache does not fill with
  *    what the program is done with.  A chunk another front is about to
- *    read is kept.  The kernel ignores MADV_PAGEOUT on files the process
+ *    read is kept; a chunk that was mostly in memory before prefault
+ *    followed the mapping (another reader's) leaves the account only.  The kernel ignores MADV_PAGEOUT on files the process
  *    could not open for writing; then only the account is released.
  *  - Memory pressure (pressure.c) shrinks what may be added: nothing is
  *    read while MemAvailable or the cgroup's headroom is below the reserve.
@@ -264,7 +265,7 @@ static void release_behind(struct pf_follow *f, uint64_t budget)
 			f->held -= credit < f->held ? credit : f->held;
 			f->chunk[c] = (w & ~PF_CH_PAGES) | PF_CH_DROPPED;
 			f->dropped += credit;
-			if (f->no_drop || f->cannot_drop)
+			if (f->no_drop || f->cannot_drop || (w & PF_CH_CACHED))
 				continue;
 			uintptr_t a = f->start + c * PF_CHUNK;
 			pf_advise_pageout(a, chunk_end(f, c) - c * PF_CHUNK);
@@ -309,9 +310,9 @@ static void release_speculative(struct pf_follow *f, uint64_t budget, uint64_t w
 		if (!alive)
 			return;
 		f->held -= credit < f->held ? credit : f->held;
-		f->chunk[c] = 0;
+		f->chunk[c] = w & PF_CH_CACHED;
 		freed += credit;
-		if (!f->no_drop && !f->cannot_drop)
+		if (!f->no_drop && !f->cannot_drop && !(w & PF_CH_CACHED))
 			pf_advise_pageout(f->start + c * PF_CHUNK, chunk_end(f, c) - c * PF_CHUNK);
 	}
 }
@@ -372,9 +373,27 @@ static void queue_budget_done(struct pf_follow *f, const char *path)
 	pf_stats_queue(&ev);
 }
 
+/* What was cached before prefault came is someone else's: never paged out. */
+static void note_cached(struct pf_follow *f)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	for (size_t c = 0; c < f->nchunks; c++) {
+		size_t n = chunk_end(f, c) - c * PF_CHUNK;
+		long res = pf_resident_pages(f->start + c * PF_CHUNK, n);
+		if (res < 0)
+			return;
+		if ((size_t)res * page * 2 >= n)
+			f->chunk[c] |= PF_CH_CACHED;
+	}
+}
+
 const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 {
 	int64_t now = pf_now_ns();
+	if (!f->started) {
+		f->started = true;
+		note_cached(f);
+	}
 	if (pf_front_poll(f, now) < 0)
 		f->random = true;
 	uint64_t budget = pf_engine_budget(), room = pf_pressure_room();

@@ -29,6 +29,7 @@
 #define PF_CH_BROUGHT (1u << 16) /* prefault read it ahead and mapped it in */
 #define PF_CH_TOUCHED (1u << 17) /* its sentinel was seen present */
 #define PF_CH_DROPPED (1u << 18) /* released behind a front */
+#define PF_CH_CACHED (1u << 19)  /* mostly in memory before prefault followed it */
 
 struct pf_front {
 	size_t pos;         /* offset of the first chunk the program has not reached */
@@ -55,6 +56,7 @@ struct pf_follow {
 	bool no_drop;       /* the program came back to a dropped chunk */
 	bool cannot_drop;   /* MADV_PAGEOUT is not allowed on this file */
 	bool budget_sent;   /* the done record for the budget was queued */
+	bool started;       /* the first round has noted what was cached */
 	int64_t next_poll_ns, last_report_ns;
 	uint64_t held;      /* bytes charged in chunks not yet released */
 	uint64_t dropped;   /* bytes released behind fronts, in total */
