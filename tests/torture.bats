@@ -215,11 +215,18 @@ threads_race() {
 }
 
 @test "setuid() in a threaded program with helpers running: no hang (glibc's setxid signal)" {
-	local big small
+	local big small shared
 	[ "$(id -u)" -eq 0 ] || fail "this test needs root (setuid to nobody)"
 	big="$(big_file f256 256M)"
-	small="$(big_file f64 64M)"
+	# After setuid the workers open the small file as nobody: it must sit
+	# where nobody may read it (bats' own temporary directories are 0700).
+	shared="$(mktemp -d /tmp/prefault-setuid.XXXXXX)"
+	chmod 755 "$shared"
+	small="$shared/small"
+	head -c $((1 << 20)) "$(big_file f64 64M)" >"$small"
+	chmod 644 "$small"
 	run --separate-stderr watched 60 "$PROGS/torture_proc" setuid "$big" "$small"
+	rm -rf "$shared"
 	show
 	ran_clean
 	[ "$(field setuid)" = "0 errno=0" ]
