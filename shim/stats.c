@@ -98,13 +98,13 @@ void pf_stats_queue(const struct pf_event *ev)
 	if (!pf_stats_enabled())
 		return;
 	pthread_mutex_lock(&ring_lock);
-	if (!take_token_locked()) {
-		/* counted */
-	} else if (ring_len == RING_SIZE) {
-		dropped++;
-	} else {
-		ring[(ring_head + ring_len) % RING_SIZE] = *ev;
-		ring_len++;
+	if (take_token_locked()) { /* else counted as dropped */
+		if (ring_len == RING_SIZE) {
+			dropped++;
+		} else {
+			ring[(ring_head + ring_len) % RING_SIZE] = *ev;
+			ring_len++;
+		}
 	}
 	pthread_mutex_unlock(&ring_lock);
 }

@@ -230,3 +230,20 @@ faults_run() {
 	[[ $output == *"$f: "* ]]
 	[ "$stderr" = "prefault stat: $BATS_TEST_TMPDIR/none: No such file or directory" ]
 }
+
+@test "installed: prefault report and prefault stat find their programs beside prefault" {
+	local prefix="$BATS_TEST_TMPDIR/usr" f
+	f="$(big_file diag-small 1M)"
+	run make -s -C "$ROOT" BUILD="$BUILD" install PREFIX="$prefix"
+	[ "$status" -eq 0 ]
+	[ -x "$prefix/bin/prefault-stat" ] && [ -x "$prefix/bin/prefault-report" ]
+	run --separate-stderr "$prefix/bin/prefault" stat "$f"
+	show
+	[ "$status" -eq 0 ]
+	[[ $output == "$f: "* ]]
+	run --separate-stderr "$prefix/bin/prefault" report "$BATS_TEST_TMPDIR/none.jsonl"
+	[ "$status" -eq 1 ]
+	run make -s -C "$ROOT" BUILD="$BUILD" uninstall PREFIX="$prefix"
+	[ "$status" -eq 0 ]
+	[ ! -e "$prefix/bin/prefault-stat" ] && [ ! -e "$prefix/bin/prefault-report" ]
+}
