@@ -271,9 +271,17 @@ static void release_behind(struct pf_follow *f, uint64_t budget)
 			pf_advise_pageout(a, chunk_end(f, c) - c * PF_CHUNK);
 			if (fd < 0)
 				fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-			/* Still mapped: the kernel would not page this file out. */
-			if (fd >= 0 && pf_front_touched_now(fd, f, c))
-				f->cannot_drop = true;
+			if (fd < 0)
+				continue;
+			/* Still mapped: a page was busy, or (every time) the kernel
+			 * will not page this file out for us. */
+			if (pf_front_touched_now(fd, f, c)) {
+				f->pageout_failed++;
+				f->cannot_drop = !f->pageout_ok && f->pageout_failed >= 4;
+			} else {
+				f->pageout_ok++;
+				f->chunk[c] |= PF_CH_PAGEDOUT;
+			}
 		}
 		fr->drop_next = upto > fr->drop_next ? upto : fr->drop_next;
 	}
@@ -327,9 +335,10 @@ static void report(struct pf_follow *f, uint64_t budget, uint64_t room)
 			      ",\"id\":%" PRIu64 ",\"len\":%zu,\"mode\":\"%s\",\"held\":%" PRIu64
 			      ",\"budget\":%" PRIu64 ",\"room\":%" PRIu64 ",\"disk_mbps\":%.1f"
 			      ",\"dropped\":%" PRIu64 ",\"drop\":\"%s\",\"retouched\":%" PRIu64
-			      ",\"isolated\":%u,\"fronts\":[",
+			      ",\"pageout\":[%u,%u],\"isolated\":%u,\"fronts\":[",
 			      f->id, f->len, mode, f->held, budget, room == UINT64_MAX ? 0 : room,
-			      f->disk_bps / 1048576.0, f->dropped, drop, f->retouched, f->isolated);
+			      f->disk_bps / 1048576.0, f->dropped, drop, f->retouched, f->pageout_ok,
+			      f->pageout_failed, f->isolated);
 	for (unsigned i = 0, k = 0; i < f->nfronts && n < sizeof buf; i++) {
 		struct pf_front *fr = &f->front[i];
 		if (!live(fr))
@@ -461,6 +470,8 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 		all = (f->chunk[c] & (PF_CH_TOUCHED | PF_CH_DROPPED)) != 0;
 	if (all && !f->nfronts)
 		return "complete";
+	if (brought)
+		f->last_busy_ns = now;
 	f->next_poll_ns = brought ? 0 : now + (f->nfronts ? POLL_FRONTS_NS : POLL_IDLE_NS);
 	return NULL;
 }

@@ -8,7 +8,12 @@
  * first touch of one is a minor fault (no I/O) that the kernel's
  * fault-around settles for the block, and pagemap's present bit records
  * it.  Reading one pagemap word costs a pread (~1-2 us): a poll reads one
- * word past each front and scans at most SCAN_PER_POLL other chunks.
+ * word past each front, and the discovery scan goes over every chunk once
+ * per SCAN_PERIOD_NS while fronts move or prefault reads (SCAN_IDLE_NS
+ * otherwise), spread over the polls.  A sentinel can also vanish under the
+ * program (a large folio reclaimed whole when prefault paged out the chunk
+ * before): a front passes an unseen chunk when one of the next SKIP_SPAN
+ * chunks is touched.
  *
  * A front is the end of a run of at least RUN_MIN touched chunks whose next
  * chunk is untouched; it advances while the next sentinel is present.  A
@@ -30,7 +35,10 @@
 #include <unistd.h>
 
 #define MAX_FOLLOWED 16
-#define SCAN_PER_POLL 64
+#define SCAN_MIN 16
+#define SCAN_PERIOD_NS (200ll * 1000000ll)
+#define SCAN_IDLE_NS (1000ll * 1000000ll)
+#define SKIP_SPAN 2
 #define RUN_MIN 3
 #define STALE_NS (3ll * 1000000000ll)
 #define RANDOM_ISOLATED 8
@@ -121,6 +129,20 @@ static bool touched(const struct pf_follow *f, size_t c)
 	return c < f->nchunks && (f->chunk[c] & PF_CH_TOUCHED);
 }
 
+/* One of the SKIP_SPAN chunks after c is touched (the program is past c). */
+static bool seen_after(int fd, struct pf_follow *f, size_t c)
+{
+	for (size_t k = c + 1; k < f->nchunks && k <= c + SKIP_SPAN; k++) {
+		if (f->chunk[k] & PF_CH_TOUCHED)
+			return true;
+		if (!(f->chunk[k] & PF_CH_DROPPED) && pf_front_touched_now(fd, f, k)) {
+			f->chunk[k] |= PF_CH_TOUCHED;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void add_front(struct pf_follow *f, size_t pos, int64_t now)
 {
 	for (unsigned i = 0; i < f->nfronts; i++)
@@ -164,7 +186,8 @@ long pf_front_poll(struct pf_follow *f, int64_t now)
 		size_t c = fr->pos / PF_CHUNK, c0 = c;
 		while (c < f->nchunks) {
 			if (!(f->chunk[c] & PF_CH_TOUCHED)) {
-				if (pf_front_sentinel(f, c, &a, &b) && !pf_front_touched_now(fd, f, c))
+				if (pf_front_sentinel(f, c, &a, &b) && !pf_front_touched_now(fd, f, c) &&
+				    !seen_after(fd, f, c))
 					break;
 				f->chunk[c] |= PF_CH_TOUCHED;
 				newly++;
@@ -177,23 +200,33 @@ long pf_front_poll(struct pf_follow *f, int64_t now)
 			fr->rate = fr->rate > 0 ? 0.7 * fr->rate + 0.3 * inst : inst;
 			fr->pos = c * PF_CHUNK < f->len ? c * PF_CHUNK : f->len;
 			fr->t_moved = now;
+			f->last_busy_ns = now;
 		}
 	}
 
-	size_t scan = f->nchunks < SCAN_PER_POLL ? f->nchunks : SCAN_PER_POLL;
+	int64_t period = now - f->last_busy_ns < SCAN_IDLE_NS ? SCAN_PERIOD_NS : SCAN_IDLE_NS;
+	int64_t dt = f->last_scan_ns ? now - f->last_scan_ns : period;
+	size_t scan = (size_t)((double)f->nchunks * (double)(dt < period ? dt : period) / (double)period);
+	f->last_scan_ns = now;
+	if (scan < SCAN_MIN)
+		scan = SCAN_MIN;
+	if (scan > f->nchunks)
+		scan = f->nchunks;
 	for (size_t k = 0; k < scan; k++) {
 		size_t c = f->scan_next;
 		f->scan_next = (f->scan_next + 1) % f->nchunks;
 		uint32_t w = f->chunk[c];
-		if (w & PF_CH_DROPPED) {
-			/* The program is back in what was released behind it. */
+		if (w & PF_CH_PAGEDOUT) {
+			/* The program is back in what was paged out behind it. */
 			if (pf_front_touched_now(fd, f, c)) {
 				f->retouched++;
 				f->no_drop = true;
-				f->chunk[c] &= ~PF_CH_DROPPED;
+				f->chunk[c] &= ~PF_CH_PAGEDOUT;
 			}
 			continue;
 		}
+		if (w & PF_CH_DROPPED)
+			continue;
 		if (!(w & PF_CH_TOUCHED) && pf_front_touched_now(fd, f, c)) {
 			f->chunk[c] |= PF_CH_TOUCHED;
 			newly++;

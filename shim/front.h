@@ -28,8 +28,9 @@
 #define PF_CH_PAGES 0xffffu
 #define PF_CH_BROUGHT (1u << 16) /* prefault read it ahead and mapped it in */
 #define PF_CH_TOUCHED (1u << 17) /* its sentinel was seen present */
-#define PF_CH_DROPPED (1u << 18) /* released behind a front */
+#define PF_CH_DROPPED (1u << 18) /* released behind a front (the account) */
 #define PF_CH_CACHED (1u << 19)  /* mostly in memory before prefault followed it */
+#define PF_CH_PAGEDOUT (1u << 20) /* and paged out: its sentinel was seen gone */
 
 struct pf_front {
 	size_t pos;         /* offset of the first chunk the program has not reached */
@@ -55,9 +56,12 @@ struct pf_follow {
 	bool random;        /* access has no fronts: whole-mapping behaviour only */
 	bool no_drop;       /* the program came back to a dropped chunk */
 	bool cannot_drop;   /* MADV_PAGEOUT is not allowed on this file */
+	unsigned pageout_ok, pageout_failed; /* sentinels gone, or still mapped, after it */
 	bool budget_sent;   /* the done record for the budget was queued */
 	bool started;       /* the first round has noted what was cached */
 	int64_t next_poll_ns, last_report_ns;
+	int64_t last_scan_ns;  /* the discovery scan's last poll */
+	int64_t last_busy_ns;  /* prefault last read for it, or a front moved */
 	uint64_t held;      /* bytes charged in chunks not yet released */
 	uint64_t dropped;   /* bytes released behind fronts, in total */
 	uint64_t retouched; /* dropped chunks the program came back to */
