@@ -46,6 +46,15 @@
 #define MIN_AHEAD ((size_t)16 << 20)
 #define LEAD_NS (2ll * 1000000000ll)
 #define KEEP_BEHIND_CHUNKS 2
+#define MIN_TRAVEL_CHUNKS 4
+/* Once chunks went blind (2 MiB folios from the kernel's own readahead of a
+ * large read_ahead_kb), a front can be that readahead ahead of the program:
+ * keep more behind it, and leave the chunks the program read itself. */
+#define KEEP_BEHIND_BLIND_CHUNKS 12
+/* One blind chunk is the program touching a sentinel as it is mapped in;
+ * 2 MiB folios make them by the dozen. */
+#define BLIND_MANY 4
+#define PMD_BYTES ((uintptr_t)2 << 20)
 #define BATCH_CHUNKS 8
 #define POLL_FRONTS_NS (10ll * 1000000ll)
 #define POLL_IDLE_NS (50ll * 1000000ll)
@@ -128,17 +137,23 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, uint64
 	return OK;
 }
 
-/* Maps chunk c in, all but its sentinel block. */
-static int populate(struct pf_follow *f, size_t c)
+/* Maps chunk c in, all but its sentinel block.  A sentinel that was not
+ * present before and is after makes the chunk blind. */
+static int populate(struct pf_follow *f, size_t c, int pagemap_fd)
 {
 	uintptr_t a = f->start + c * PF_CHUNK, e = f->start + chunk_end(f, c), sa, sb;
 	int err = 0;
 	if (!pf_front_sentinel(f, c, &sa, &sb))
 		return pf_advise_populate(a, e - a);
+	bool before = pagemap_fd >= 0 && pf_front_touched_now(pagemap_fd, f, c);
 	if (sa > a)
 		err = pf_advise_populate(a, sa - a);
 	if (!err && e > sb)
 		err = pf_advise_populate(sb, e - sb);
+	if (!err && !before && pagemap_fd >= 0 && pf_front_touched_now(pagemap_fd, f, c)) {
+		f->chunk[c] |= PF_CH_BLIND;
+		f->blind_seen++;
+	}
 	return err;
 }
 
@@ -167,6 +182,7 @@ static enum step_result bring(struct pf_follow *f, size_t c, size_t c_end, unsig
 	enum step_result r = OK;
 	uint64_t held0 = f->held;
 	int64_t t0 = pf_now_ns();
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	*brought = 0;
 	if (max > BATCH_CHUNKS)
 		max = BATCH_CHUNKS;
@@ -179,20 +195,26 @@ static enum step_result bring(struct pf_follow *f, size_t c, size_t c_end, unsig
 		queue[tail++] = c;
 		(*brought)++;
 		while ((tail - head) * PF_CHUNK > window) {
-			int err = populate(f, queue[head++]);
+			int err = populate(f, queue[head++], fd);
 			if (err == ENOMEM)
-				return GONE;
-			if (err)
+				r = GONE;
+			else if (err)
 				note_error(f, err);
 		}
+		if (r == GONE)
+			break;
 	}
-	while (head < tail) {
-		int err = populate(f, queue[head++]);
+	while (head < tail && r != GONE) {
+		int err = populate(f, queue[head++], fd);
 		if (err == ENOMEM)
-			return GONE;
-		if (err)
+			r = GONE;
+		else if (err)
 			note_error(f, err);
 	}
+	if (fd >= 0)
+		close(fd);
+	if (r == GONE)
+		return r;
 	uint64_t fresh = f->held - held0;
 	int64_t dt = pf_now_ns() - t0;
 	if (fresh >= PF_CHUNK && dt > 0) {
@@ -246,13 +268,26 @@ static void release_behind(struct pf_follow *f, uint64_t budget)
 	for (unsigned i = 0; i < f->nfronts; i++) {
 		struct pf_front *fr = &f->front[i];
 		size_t upto = fr->pos / PF_CHUNK;
-		if (!live(fr) || upto < KEEP_BEHIND_CHUNKS)
+		bool blind = f->blind_seen >= BLIND_MANY;
+		size_t keep = blind ? KEEP_BEHIND_BLIND_CHUNKS : KEEP_BEHIND_CHUNKS;
+		/* Random touches can look like a front for a chunk or two; one
+		 * that has travelled MIN_TRAVEL_CHUNKS is a scan. */
+		if (!live(fr) || upto < keep || fr->pos - fr->origin < MIN_TRAVEL_CHUNKS * PF_CHUNK)
 			continue;
-		upto -= KEEP_BEHIND_CHUNKS;
+		upto -= keep;
+		/* Only whole 2 MiB blocks: a page-cache folio of 2 MiB is mapped
+		 * whole, and paging out half of it while the program reads the
+		 * other half would have it mapped (and counted) again. */
+		uintptr_t limit = f->start + upto * PF_CHUNK;
 		for (size_t c = fr->drop_next; c < upto; c++) {
+			uintptr_t blk_end = (f->start + (c + 1) * PF_CHUNK + PMD_BYTES - 1) & ~(PMD_BYTES - 1);
+			if (blk_end > limit) {
+				upto = c;
+				break;
+			}
 			uint32_t w = f->chunk[c];
-			if (!(w & (PF_CH_BROUGHT | PF_CH_TOUCHED)) || (w & PF_CH_DROPPED) ||
-			    ahead_of_other(f, i, c, budget))
+			uint32_t mine = blind ? PF_CH_BROUGHT : PF_CH_BROUGHT | PF_CH_TOUCHED;
+			if (!(w & mine) || (w & PF_CH_DROPPED) || ahead_of_other(f, i, c, budget))
 				continue;
 			uint64_t credit = (uint64_t)(w & PF_CH_PAGES) * page;
 			pf_table_lock();
@@ -328,17 +363,17 @@ static void release_speculative(struct pf_follow *f, uint64_t budget, uint64_t w
 static void report(struct pf_follow *f, uint64_t budget, uint64_t room)
 {
 	char buf[1500];
-	size_t n = 0;
+	size_t n = 0, blind = f->blind_seen;
 	const char *mode = f->random ? "random" : live_fronts(f) ? "fronts" : "whole";
 	const char *drop = f->no_drop ? "off" : f->cannot_drop ? "refused" : "on";
 	n += (size_t)snprintf(buf + n, sizeof buf - n,
 			      ",\"id\":%" PRIu64 ",\"len\":%zu,\"mode\":\"%s\",\"held\":%" PRIu64
 			      ",\"budget\":%" PRIu64 ",\"room\":%" PRIu64 ",\"disk_mbps\":%.1f"
 			      ",\"dropped\":%" PRIu64 ",\"drop\":\"%s\",\"retouched\":%" PRIu64
-			      ",\"pageout\":[%u,%u],\"isolated\":%u,\"fronts\":[",
+			      ",\"pageout\":[%u,%u],\"blind\":%zu,\"isolated\":%u,\"fronts\":[",
 			      f->id, f->len, mode, f->held, budget, room == UINT64_MAX ? 0 : room,
 			      f->disk_bps / 1048576.0, f->dropped, drop, f->retouched, f->pageout_ok,
-			      f->pageout_failed, f->isolated);
+			      f->pageout_failed, blind, f->isolated);
 	for (unsigned i = 0, k = 0; i < f->nfronts && n < sizeof buf; i++) {
 		struct pf_front *fr = &f->front[i];
 		if (!live(fr))

@@ -12,8 +12,11 @@
  * per SCAN_PERIOD_NS while fronts move or prefault reads (SCAN_IDLE_NS
  * otherwise), spread over the polls.  A sentinel can also vanish under the
  * program (a large folio reclaimed whole when prefault paged out the chunk
- * before): a front passes an unseen chunk when one of the next SKIP_SPAN
- * chunks is touched.
+ * before), and the kernel maps a 2 MiB page-cache folio whole (one PMD)
+ * when prefault maps part of it, sentinels included: such a chunk is blind
+ * (follow.c sees its sentinel appear as it maps the chunk in).  A front
+ * that has moved passes a blind chunk when one of the next SKIP_SPAN chunks
+ * that can see is touched.
  *
  * A front is the end of a run of at least RUN_MIN touched chunks whose next
  * chunk is untouched; it advances while the next sentinel is present.  A
@@ -38,7 +41,7 @@
 #define SCAN_MIN 16
 #define SCAN_PERIOD_NS (200ll * 1000000ll)
 #define SCAN_IDLE_NS (1000ll * 1000000ll)
-#define SKIP_SPAN 2
+#define SKIP_SPAN 3
 #define RUN_MIN 3
 #define STALE_NS (3ll * 1000000000ll)
 #define RANDOM_ISOLATED 8
@@ -135,6 +138,8 @@ static bool seen_after(int fd, struct pf_follow *f, size_t c)
 	for (size_t k = c + 1; k < f->nchunks && k <= c + SKIP_SPAN; k++) {
 		if (f->chunk[k] & PF_CH_TOUCHED)
 			return true;
+		if (f->chunk[k] & PF_CH_BLIND)
+			continue;
 		if (!(f->chunk[k] & PF_CH_DROPPED) && pf_front_touched_now(fd, f, k)) {
 			f->chunk[k] |= PF_CH_TOUCHED;
 			return true;
@@ -186,8 +191,13 @@ long pf_front_poll(struct pf_follow *f, int64_t now)
 		size_t c = fr->pos / PF_CHUNK, c0 = c;
 		while (c < f->nchunks) {
 			if (!(f->chunk[c] & PF_CH_TOUCHED)) {
-				if (pf_front_sentinel(f, c, &a, &b) && !pf_front_touched_now(fd, f, c) &&
-				    !seen_after(fd, f, c))
+				/* Only a blind chunk may be passed unseen, and only by a
+				 * front that has moved on its own: random touches must
+				 * not carry a front along. */
+				bool blind = f->chunk[c] & PF_CH_BLIND;
+				bool moved = fr->pos - fr->origin >= 2 * PF_CHUNK;
+				if (pf_front_sentinel(f, c, &a, &b) &&
+				    (blind ? !moved || !seen_after(fd, f, c) : !pf_front_touched_now(fd, f, c)))
 					break;
 				f->chunk[c] |= PF_CH_TOUCHED;
 				newly++;
@@ -225,7 +235,7 @@ long pf_front_poll(struct pf_follow *f, int64_t now)
 			}
 			continue;
 		}
-		if (w & PF_CH_DROPPED)
+		if (w & (PF_CH_DROPPED | PF_CH_BLIND))
 			continue;
 		if (!(w & PF_CH_TOUCHED) && pf_front_touched_now(fd, f, c)) {
 			f->chunk[c] |= PF_CH_TOUCHED;

@@ -31,6 +31,8 @@
 #define PF_CH_DROPPED (1u << 18) /* released behind a front (the account) */
 #define PF_CH_CACHED (1u << 19)  /* mostly in memory before prefault followed it */
 #define PF_CH_PAGEDOUT (1u << 20) /* and paged out: its sentinel was seen gone */
+#define PF_CH_BLIND (1u << 21)    /* mapping its neighbours in mapped its sentinel
+				   * too (a 2 MiB folio mapped whole): it says nothing */
 
 struct pf_front {
 	size_t pos;         /* offset of the first chunk the program has not reached */
@@ -59,6 +61,8 @@ struct pf_follow {
 	unsigned pageout_ok, pageout_failed; /* sentinels gone, or still mapped, after it */
 	bool budget_sent;   /* the done record for the budget was queued */
 	bool started;       /* the first round has noted what was cached */
+	unsigned blind_seen; /* chunks found blind; from BLIND_MANY on, fronts may
+			      * run ahead of the program by the kernel's readahead */
 	int64_t next_poll_ns, last_report_ns;
 	int64_t last_scan_ns;  /* the discovery scan's last poll */
 	int64_t last_busy_ns;  /* prefault last read for it, or a front moved */

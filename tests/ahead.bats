@@ -83,13 +83,16 @@ within_budget() {
 	[ "$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "ahead" and r["mode"] == "fronts")')" -ge 1 ]
 }
 
-@test "two threads scanning the two halves: both fronts served" {
-	scan_run -t 2 -w 40000
+@test "two threads scanning the two halves (MADV_RANDOM): both fronts served, residency within budget+window" {
+	# MADV_RANDOM, as a bbolt or LMDB cursor: the second thread starts in
+	# a part prefault has not read, and without the hint the kernel's own
+	# readahead there (read_ahead_kb 8 MiB on these VMs) builds 2 MiB folios
+	# that the kernel maps whole, sentinels included, so prefault cannot see
+	# that front reliably (README, "Larger than the budget": limits).
+	scan_run -R -t 2 -w 40000
 	served 0
 	served 1
-	# Residency is not checked here: with two fronts on a disk with a large
-	# read_ahead_kb, prefault sometimes sees a paged-out chunk's sentinel
-	# present again and stops paging out (drop "off"): known, see the README.
+	within_budget 2
 	[ "$(stats_eval "$stats" 'max(len(r["fronts"]) for r in R if r["ev"] == "ahead")')" -ge 2 ]
 }
 
