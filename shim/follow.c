@@ -12,14 +12,22 @@
  *    less than MIN_AHEAD, never more than the share.  The neediest front
  *    (least lead for its target) is served first, BATCH_CHUNKS per round,
  *    so the fronts are polled again every few MiB.
- *  - Chunks a front has passed by more than KEEP_BEHIND leave prefault's
- *    account (the budget caps what prefault holds ahead, not its lifetime
- *    total) and, unless the program came back to a released chunk before,
- *    are released with MADV_PAGEOUT so the page cache does not fill with
- *    what the program is done with.  A chunk another front is about to
- *    read is kept; a chunk that was mostly in memory before prefault
- *    followed the mapping (another reader's) leaves the account only.  The kernel ignores MADV_PAGEOUT on files the process
- *    could not open for writing; then only the account is released.
+ *  - Chunks a front has passed by more than KEEP_BEHIND_CHUNKS (in whole
+ *    2 MiB blocks, once it has travelled MIN_TRAVEL_CHUNKS) leave
+ *    prefault's account: the budget caps what prefault holds, not its
+ *    lifetime total.  They are also paged out (MADV_PAGEOUT), so the page
+ *    cache does not fill with what the program is done with, including what
+ *    the program read itself before its front was seen; except chunks
+ *    another front is about to read, chunks mostly cached before prefault
+ *    followed the mapping (another reader's), and everything once the
+ *    program came back to a paged-out chunk.  The kernel ignores
+ *    MADV_PAGEOUT on files the process could not open for writing; then
+ *    only the account is released.
+ *  - When a front needs budget that chunks read before any front hold
+ *    (speculatively), those furthest from every front are given back.
+ *  - Blind chunks (front.c: 2 MiB folios mapped whole) make the fronts'
+ *    positions approximate: from BLIND_MANY on, KEEP_BEHIND_BLIND_CHUNKS are
+ *    kept and only prefault's own chunks are paged out.
  *  - Memory pressure (pressure.c) shrinks what may be added: nothing is
  *    read while MemAvailable or the cgroup's headroom is below the reserve.
  *    Nothing is ever locked in memory.
