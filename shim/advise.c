@@ -9,6 +9,7 @@
  * never a hook.
  */
 #include "advise.h"
+#include "procfs.h"
 #include "real.h"
 
 #include <errno.h>
@@ -88,15 +89,7 @@ long pf_resident_pages(uintptr_t addr, size_t len)
 static long read_kb(const char *path)
 {
 	char buf[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return strtol(buf, NULL, 10);
+	return pf_read_small(path, buf, sizeof buf) < 0 ? -1 : strtol(buf, NULL, 10);
 }
 
 /* read_ahead_kb and max_sectors_kb of the disk behind dev, or -1. */

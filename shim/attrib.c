@@ -31,6 +31,7 @@
 #include "attrib.h"
 #include "engine.h"
 #include "options.h"
+#include "procfs.h"
 #include "real.h"
 #include "stats.h"
 #include "table.h"
@@ -85,13 +86,9 @@ static struct watched threads[MAX_THREADS];
 static void unavailable(const char *what, int err)
 {
 	char paranoid[16] = "";
-	int fd = open("/proc/sys/kernel/perf_event_paranoid", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, paranoid, sizeof paranoid - 1);
-		close(fd);
-		paranoid[n > 0 ? n : 0] = '\0';
-		paranoid[strcspn(paranoid, "\n")] = '\0';
-	}
+	if (pf_read_small("/proc/sys/kernel/perf_event_paranoid", paranoid, sizeof paranoid) < 0)
+		paranoid[0] = '\0';
+	paranoid[strcspn(paranoid, "\n")] = '\0';
 	const char *name = strerrorname_np(err);
 	snprintf(why, sizeof why, "%s: %s (kernel.perf_event_paranoid=%s)", what,
 		 name ? name : "error", paranoid[0] ? paranoid : "?");
@@ -102,14 +99,8 @@ static unsigned long long thread_start(int tid)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (pf_read_small(path, buf, sizeof buf) < 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
 	for (int field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');

@@ -10,6 +10,7 @@
 #include "budget.h"
 #include "engine.h"
 #include "options.h"
+#include "procfs.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,15 +22,7 @@ static uint64_t budget;
 
 static int read_file(const char *path, char *buf, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
+	return pf_read_small(path, buf, size) < 0 ? -1 : 0;
 }
 
 uint64_t pf_mem_available(void)

@@ -23,6 +23,7 @@
  */
 #include "attrib.h"
 #include "engine.h"
+#include "procfs.h"
 #include "stats.h"
 #include "table.h"
 
@@ -51,14 +52,8 @@ struct task_stat {
 static int read_stat(const char *path, struct task_stat *ts)
 {
 	char buf[1024];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (pf_read_small(path, buf, sizeof buf) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	char *p = strrchr(buf, ')');
 	if (!p)
 		return -1;
@@ -109,14 +104,8 @@ static void add(struct pf_faults *f, const struct task_stat *ts, double now, dou
 /* kernel.task_delayacct: read each time, it can be switched at run time. */
 static bool delayacct_on(void)
 {
-	char c = '0';
-	int fd = open("/proc/sys/kernel/task_delayacct", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (read(fd, &c, 1) != 1)
-		c = '0';
-	close(fd);
-	return c == '1';
+	char buf[8];
+	return pf_read_small("/proc/sys/kernel/task_delayacct", buf, sizeof buf) > 0 && buf[0] == '1';
 }
 
 void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
