@@ -89,6 +89,9 @@ void bench_parse_args(struct bench_opts *opts, int argc, char **argv, const char
 		{ "seed", required_argument, NULL, 'S' },
 		{ "hot", no_argument, NULL, 'H' },
 		{ "prepare", no_argument, NULL, 'P' },
+		{ "populate", no_argument, NULL, 'O' },
+		{ "pread", no_argument, NULL, 'R' },
+		{ "keep", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -107,6 +110,9 @@ void bench_parse_args(struct bench_opts *opts, int argc, char **argv, const char
 		case 'S': opts->seed = bench_parse_ulong("--seed", optarg); break;
 		case 'H': opts->hot = 1; break;
 		case 'P': opts->prepare = 1; break;
+		case 'O': opts->populate = 1; break;
+		case 'R': opts->use_pread = 1; break;
+		case 'K': opts->keep = 1; break;
 		default: bench_die("usage: %s %s", program_invocation_short_name, usage);
 		}
 	}
@@ -187,6 +193,11 @@ static long cached_pages(int fd, uint64_t size)
 	if (syscall(SYS_cachestat, fd, &range, &cs, 0) != 0)
 		return -1;
 	return (long)cs.cache;
+}
+
+long bench_cached(int fd, uint64_t size)
+{
+	return cached_pages(fd, size);
 }
 
 long bench_evict(int fd, uint64_t size)

@@ -21,6 +21,9 @@ struct bench_opts {
 	uint64_t seed;          /* --seed */
 	int hot;                /* --hot: load the file into the cache instead of evicting it */
 	int prepare;            /* --prepare: create the file, print its path and stop */
+	int populate;           /* --populate: mmap with MAP_POPULATE (bench-random) */
+	int use_pread;          /* --pread: pread(2) instead of a mapping (bench-random) */
+	int keep;               /* --keep: leave the cache as it is (warmed by another tool) */
 };
 
 /* Counters of the calling thread at one instant. */
@@ -58,6 +61,8 @@ int bench_open_file(const struct bench_opts *opts, char *path, size_t pathlen);
 /* Drops the file from the page cache and returns how many of its pages are
  * still cached (-1 when the kernel cannot tell). */
 long bench_evict(int fd, uint64_t size);
+/* Pages of the file in the page cache now (-1 when the kernel cannot tell). */
+long bench_cached(int fd, uint64_t size);
 /* Reads the whole file once so every page is cached; returns pages cached. */
 long bench_load(int fd, uint64_t size);
 
