@@ -2,6 +2,7 @@
 #
 #   make bench-tools          build/tools/bench-{random,seq,anon,direct}
 #   make bench                tools/bench/run $(BENCH_ARGS)   (e.g. BENCH_ARGS=--throttle)
+#   make bench-compare        tools/bench/compare $(BENCH_COMPARE_ARGS)  (issue 6: the alternatives)
 #   make demo                 tools/demo $(DEMO_ARGS)
 #
 # Included by the top Makefile; uses its CC, CFLAGS, WARN and BUILD.  The
@@ -26,3 +27,10 @@ bench: all bench-tools
 
 demo: all bench-tools
 	@tools/demo $(DEMO_ARGS)
+
+# make bench-compare: prefault against MAP_POPULATE, vmtouch, pread, hot memory and
+# the disk's limit, plus the sqlite3 shell (issue 6); BENCH_COMPARE_ARGS=--throttle.
+BENCH_COMPARE_ARGS ?=
+.PHONY: bench-compare
+bench-compare: all bench-tools
+	@tools/bench/compare $(BENCH_COMPARE_ARGS)
