@@ -64,6 +64,7 @@
 #define BLIND_MANY 4
 #define PMD_BYTES ((uintptr_t)2 << 20)
 #define BATCH_CHUNKS 8
+#define CANDIDATE_CHUNKS 4
 #define POLL_FRONTS_NS (10ll * 1000000ll)
 #define POLL_IDLE_NS (50ll * 1000000ll)
 #define REPORT_NS (1000ll * 1000000ll)
@@ -347,8 +348,8 @@ static void release_speculative(struct pf_follow *f, uint64_t budget, uint64_t w
 		bool needed = false;
 		for (unsigned i = 0; i < f->nfronts && !needed; i++) {
 			const struct pf_front *fr = &f->front[i];
-			needed = live(fr) && c * PF_CHUNK + PF_CHUNK > fr->pos &&
-				 c * PF_CHUNK < fr->pos + target_of(f, fr, budget);
+			size_t span = live(fr) ? target_of(f, fr, budget) : CANDIDATE_CHUNKS * PF_CHUNK;
+			needed = c * PF_CHUNK + PF_CHUNK > fr->pos && c * PF_CHUNK < fr->pos + span;
 		}
 		if (needed)
 			continue;
@@ -463,7 +464,24 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 
 	enum step_result r = OK;
 	unsigned brought = 0;
-	if (live_fronts(f)) {
+	/* A front not confirmed yet is a scan starting (or random touches): it
+	 * gets CANDIDATE_CHUNKS ahead from what budget is free, so that a real
+	 * one does not crawl behind the others' reads while it proves itself. */
+	for (unsigned i = 0; i < f->nfronts && !brought && r == OK; i++) {
+		struct pf_front *fr = &f->front[i];
+		if (live(fr))
+			continue;
+		size_t c0 = first_missing(f, fr->pos), c_end = fr->pos / PF_CHUNK + CANDIDATE_CHUNKS;
+		if (c_end > f->nchunks)
+			c_end = f->nchunks;
+		if (c0 < c_end)
+			r = bring(f, c0, c_end, CANDIDATE_CHUNKS, dev, room, &brought);
+		if (r == NO_BUDGET)
+			r = OK;
+	}
+	if (brought) {
+		/* again at once */
+	} else if (live_fronts(f)) {
 		/* The neediest front: least lead for its target. */
 		unsigned best = 0;
 		double best_score = 2;
