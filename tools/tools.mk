@@ -11,7 +11,7 @@
 TOOLS_OUT     := $(BUILD)/tools
 TOOLS_CFLAGS   = $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE
 TOOLS_COMMON  := tools/bench/common.c tools/bench/common.h
-TOOLS_BENCH   := $(addprefix $(TOOLS_OUT)/bench-,random seq anon direct evict)
+TOOLS_BENCH   := $(addprefix $(TOOLS_OUT)/bench-,random seq anon direct evict many)
 BENCH_ARGS    ?=
 DEMO_ARGS     ?=
 
