@@ -29,7 +29,10 @@ int pf_advise_willneed(uintptr_t addr, size_t len);
 int pf_advise_populate(uintptr_t addr, size_t len);
 /* Asks the kernel to reclaim [addr, addr+len) now (MADV_PAGEOUT): clean
  * file pages mapped only here leave the page cache; the kernel ignores file
- * pages of files the caller could not open for writing.  0 or an errno. */
+ * pages of files the caller could not open for writing.  Refused (EPERM)
+ * when /proc/self/pagemap shows any page there that is not a page-cache
+ * page (a private copy the program wrote, or one in swap): prefault never
+ * pushes the program's own data out.  0 or an errno. */
 int pf_advise_pageout(uintptr_t addr, size_t len);
 /* Pages of [addr, addr+len) that mincore reports resident, or -1 with
  * errno (ENOMEM: no longer mapped). */
