@@ -82,7 +82,7 @@
 #define ACTIVITY_NS 5000            /* others' CPU that counts as running */
 #define PERIOD_IDLE_START (16 * NS_PER_MS)
 #define PERIOD_IDLE_MIN (4 * NS_PER_MS)
-#define PERIOD_IDLE_MAX (30 * NS_PER_MS)
+#define PERIOD_IDLE_MAX (60 * NS_PER_MS)
 #define IDLE_SHARE 0.0012           /* of one core, for idle polling */
 #define PACE_WINDOW (500 * NS_PER_MS)
 #define BACKSTOP_MIN (1000 * NS_PER_MS)
