@@ -1,6 +1,6 @@
 # tools/tools.mk - the benchmark programs and the `bench` and `demo` targets.
 #
-#   make bench-tools          build/tools/bench-{random,seq,anon,direct}
+#   make bench-tools          build/tools/bench-{random,seq,anon,direct,evict,many}
 #   make bench                tools/bench/run $(BENCH_ARGS)   (e.g. BENCH_ARGS=--throttle)
 #   make bench-compare        tools/bench/compare $(BENCH_COMPARE_ARGS)  (issue 6: the alternatives)
 #   make demo                 tools/demo $(DEMO_ARGS)
