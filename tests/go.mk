@@ -22,3 +22,8 @@ $(BUILD)/tests/go/%: tests/go/%/main.go $(wildcard tests/go/gotest/*.go) tests/g
 test-go: $(GOTEST_PROGS)
 
 test: $(GOTEST_PROGS)
+
+# Discovery's delays and idle cost, measured (a benchmark, not a test).
+.PHONY: discbench
+discbench: all $(BUILD)/tests/go/discbench
+	tools/discbench/run
