@@ -483,17 +483,7 @@ static void reject(const struct line *l, uintptr_t a, size_t len, uint64_t off, 
 	if (!pf_stats_enabled() || skips_now >= SKIPS_PER_SCAN)
 		return;
 	skips_now++;
-	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = PF_EV_SKIP;
-	ev.t = pf_now();
-	ev.addr = a;
-	ev.len = len;
-	ev.offset = (off_t)off;
-	ev.source = PF_SRC_DISCOVER;
-	ev.reason = why;
-	strncpy(ev.path, l->path, sizeof ev.path - 1);
-	pf_stats_queue(&ev);
+	pf_stats_queue_skip(PF_SRC_DISCOVER, l->path, a, len, (off_t)off, why);
 }
 
 static bool ends_with(const char *s, const char *suffix)

@@ -58,17 +58,7 @@ static size_t page_round(size_t len)
 
 static void skip(const char *path, size_t len, const char *reason)
 {
-	if (!pf_stats_enabled())
-		return;
-	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = PF_EV_SKIP;
-	ev.t = pf_now();
-	ev.len = len;
-	ev.reason = reason;
-	ev.source = PF_SRC_HOOK;
-	snprintf(ev.path, sizeof ev.path, "%s", path);
-	pf_stats_queue(&ev);
+	pf_stats_queue_skip(PF_SRC_HOOK, path, 0, len, 0, reason);
 }
 
 /* Decides whether a new file mapping is tracked, and tracks it. */

@@ -109,6 +109,24 @@ void pf_stats_queue(const struct pf_event *ev)
 	pthread_mutex_unlock(&ring_lock);
 }
 
+void pf_stats_queue_skip(enum pf_source src, const char *path, uintptr_t addr, size_t len,
+			 off_t offset, const char *reason)
+{
+	if (!pf_stats_enabled())
+		return;
+	struct pf_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.type = PF_EV_SKIP;
+	ev.t = pf_now();
+	ev.addr = addr;
+	ev.len = len;
+	ev.offset = offset;
+	ev.source = src;
+	ev.reason = reason;
+	snprintf(ev.path, sizeof ev.path, "%s", path);
+	pf_stats_queue(&ev);
+}
+
 void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, uintptr_t addr,
 			    size_t len)
 {

@@ -39,6 +39,10 @@ struct pf_event {
 bool pf_stats_enabled(void);
 /* Queue one record; drops it (and counts the drop) when the ring is full. */
 void pf_stats_queue(const struct pf_event *ev);
+/* Queue a skip record: a file mapping from source src that is not tracked,
+ * and why (a static string). */
+void pf_stats_queue_skip(enum pf_source src, const char *path, uintptr_t addr, size_t len,
+			 off_t offset, const char *reason);
 /* Queue a record about [addr, addr+len) of entry m (table_lock held). */
 void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, uintptr_t addr,
 			    size_t len);

@@ -159,17 +159,7 @@ static int read_stat(struct proc *p, struct statline *s)
 
 static void queue_skip(const char *path, size_t len, const char *reason)
 {
-	if (!pf_stats_enabled())
-		return;
-	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = PF_EV_SKIP;
-	ev.t = pf_now();
-	ev.len = len;
-	ev.source = PF_SRC_COMPANION;
-	ev.reason = reason;
-	snprintf(ev.path, sizeof ev.path, "%s", path);
-	pf_stats_queue(&ev);
+	pf_stats_queue_skip(PF_SRC_COMPANION, path, 0, len, 0, reason);
 }
 
 /* Maps [offset, offset+len) of the file at path, which must still be the
