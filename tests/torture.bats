@@ -251,8 +251,10 @@ flood() {
 	[ "$(field wrong_thread)" -eq 0 ]
 	[ "$(field handler_maps)" -eq "$n" ]
 	[ "$(field bad)" -eq 0 ]
-	# Signals landed while the main thread was inside mmap or munmap.
-	[ "$(field during_call)" -ge 100 ]
+	# Signals landed while the main thread was inside mmap or munmap -
+	# unless the flood kept the main thread in its handler throughout (a
+	# sender on the other core can), when there was no call to land in.
+	[ "$(field during_call)" -ge 100 ] || [ "$(field loop_maps)" -lt 100 ]
 }
 
 @test "signal flood from a thread: every signal reaches the handler, which maps and unmaps" {
