@@ -64,12 +64,6 @@ static void skip(const char *path, size_t len, const char *reason)
 /* Decides whether a new file mapping is tracked, and tracks it. */
 static void consider(uintptr_t addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	char link[32], path[PF_PATH_MAX] = "?";
-	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, path, sizeof path - 1);
-	if (n > 0)
-		path[n] = '\0';
-
 	struct stat st;
 	const char *why = NULL;
 	if (!(prot & PROT_READ))
@@ -80,6 +74,16 @@ static void consider(uintptr_t addr, size_t len, int prot, int flags, int fd, of
 		why = "not-regular";
 	else if (len < pf_opt.min_size)
 		why = "too-small";
+	/* The path costs a system call: only for a mapping that may be
+	 * tracked, or for the report's skip record. */
+	char path[PF_PATH_MAX] = "?";
+	if (!why || pf_stats_enabled()) {
+		char link[32];
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, path, sizeof path - 1);
+		if (n > 0)
+			path[n] = '\0';
+	}
 	if (!why)
 		pf_options_path_allowed(path, &why);
 	if (why) {
