@@ -71,6 +71,20 @@
 
 enum step_result { OK, NO_BUDGET, GONE };
 
+/* Gives credit back to the budget and takes it off what f holds; false
+ * when the mapping is gone (nothing changed). */
+static bool release_credit(struct pf_follow *f, uint64_t credit)
+{
+	pf_table_lock();
+	bool alive = pf_table_find_locked(f->start, f->id) != NULL;
+	if (alive)
+		pf_engine_release_locked(credit);
+	pf_table_unlock();
+	if (alive)
+		f->held -= credit < f->held ? credit : f->held;
+	return alive;
+}
+
 /* A front counts once it has moved CONFIRM_CHUNKS: a run of touched chunks
  * that random reads happened to leave does not move. */
 #define CONFIRM_CHUNKS 2
@@ -299,14 +313,8 @@ static void release_behind(struct pf_follow *f, uint64_t budget)
 			if (!(w & mine) || (w & PF_CH_DROPPED) || ahead_of_other(f, i, c, budget))
 				continue;
 			uint64_t credit = (uint64_t)(w & PF_CH_PAGES) * page;
-			pf_table_lock();
-			bool alive = pf_table_find_locked(f->start, f->id) != NULL;
-			if (alive)
-				pf_engine_release_locked(credit);
-			pf_table_unlock();
-			if (!alive)
+			if (!release_credit(f, credit))
 				return;
-			f->held -= credit < f->held ? credit : f->held;
 			f->chunk[c] = (w & ~PF_CH_PAGES) | PF_CH_DROPPED;
 			f->dropped += credit;
 			if (f->no_drop || f->cannot_drop || (w & PF_CH_CACHED))
@@ -354,14 +362,8 @@ static void release_speculative(struct pf_follow *f, uint64_t budget, uint64_t w
 		if (needed)
 			continue;
 		uint64_t credit = (uint64_t)(w & PF_CH_PAGES) * page;
-		pf_table_lock();
-		bool alive = pf_table_find_locked(f->start, f->id) != NULL;
-		if (alive)
-			pf_engine_release_locked(credit);
-		pf_table_unlock();
-		if (!alive)
+		if (!release_credit(f, credit))
 			return;
-		f->held -= credit < f->held ? credit : f->held;
 		f->chunk[c] = w & PF_CH_CACHED;
 		freed += credit;
 		if (!f->no_drop && !f->cannot_drop && !(w & PF_CH_CACHED))
