@@ -343,3 +343,47 @@ as_nobody() {
 	grep -q "cannot read the mappings" "$BATS_TEST_TMPDIR/err"
 	rm -rf "$NOBODY_DIR"
 }
+
+@test "--companion: a dynamic single-threaded program stays single-threaded and its file is warmed" {
+	local f ready="$BATS_TEST_TMPDIR/ready" cpid st=0 lonely="$PROGS/lonely" plain
+	make -s -C "$ROOT" BUILD="$BUILD" "$lonely" >&2
+	f="$(big_file companion.bin 256M)"
+	# Preloaded, prefault's helper thread makes glibc lock stdio for good.
+	"$lonely" "$f" "$ready" 200 >"$BATS_TEST_TMPDIR/plain" &
+	cpid=$!
+	BG_PIDS="$cpid"
+	wait_for "$ready"
+	kill -USR1 "$(sed -n 's/^pid=//p' "$ready")"
+	wait "$cpid"
+	plain="$(sed -n 's/^majflt=//p' "$BATS_TEST_TMPDIR/plain")"
+	echo "plain: $plain major faults in 200 reads"
+	[ "$plain" -ge 100 ]
+	rm -f "$ready"
+	"$PROGS/evict" "$f" >&2
+	env LD_PRELOAD="$LIB" "$lonely" "$f" "$ready" 200 >"$BATS_TEST_TMPDIR/out" &
+	cpid=$!
+	BG_PIDS="$cpid"
+	wait_for "$ready"
+	sleep 0.5
+	kill -USR1 "$(sed -n 's/^pid=//p' "$ready")"
+	wait "$cpid"
+	grep -qx single_threaded=0 "$BATS_TEST_TMPDIR/out"
+	# Under the companion nothing of prefault's runs in the program.
+	rm -f "$ready"
+	"$PROGS/evict" "$f" >&2
+	"$PREFAULT" --companion --stats "$STATS" -- "$lonely" "$f" "$ready" "$READS" \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	cpid=$!
+	BG_PIDS="$cpid"
+	read_when_warmed "$f" "$ready"
+	wait "$cpid" || st=$?
+	output="$(cat "$BATS_TEST_TMPDIR/out")"
+	echo "$output"
+	[ "$st" -eq 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	[ "$(field single_threaded)" -eq 1 ]
+	[ "$(field threads)" -eq 1 ]
+	echo "companion: $(field majflt) major faults in $READS reads, allowed $((plain * READS / 200 / 20))"
+	[ "$(field majflt)" -le $((plain * READS / 200 / 20)) ]
+	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map' and r['path'] == '$f' and r['source'] == 'companion')")" -eq 1 ]
+}
