@@ -34,8 +34,8 @@
  *       line is remembered (so it is reported once and never stat'ed again).
  *
  * Pacing
- *   A wakeup costs this thread 10-35 us of CPU on a virtual machine, the
- *   rest of an idle poll ~1 us.  While the program runs, the period is
+ *   A wakeup costs this thread 10-100 us of CPU on a virtual machine (it
+ *   varies with the host's load), the rest of an idle poll ~1 us.  While the program runs, the period is
  *   PERIOD_ACTIVE (2 ms); once it stops, the period grows with the time it
  *   has been idle (idle time / DECAY) up to the idle period, which the thread
  *   paces from its own CPU time, every half second, towards IDLE_SHARE
@@ -43,7 +43,12 @@
  *   triggered by changes are spaced by at least BUSY_FACTOR times their own
  *   cost, so a program that maps and unmaps all the time costs at most ~5%
  *   of a core here.  The price: the first mapping after a long idle spell
- *   waits for the next idle poll (half the idle period, median).
+ *   waits for the next idle poll (half the idle period, median).  With
+ *   mapwatch.c's records, new mappings need no poll: polling is left only
+ *   to notice munmaps (which make no record), so the period grows six
+ *   times faster (DECAY_WATCHED), up to a second, paced towards 0.02%.
+ *   Other threads' CPU counts as work, not housekeeping (Go's sysmon, a
+ *   timer), only above BUSY_NS or with a change of VmSize.
  *
  * Lock rules
  *   Only the discovery thread touches the scan state below (buffer, snapshot,
@@ -55,6 +60,7 @@
 #include "discover.h"
 #include "engine.h"
 #include "log.h"
+#include "mapwatch.h"
 #include "options.h"
 #include "real.h"
 #include "stats.h"
@@ -66,11 +72,14 @@
 #include <limits.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -79,14 +88,19 @@
 #define NS_PER_MS 1000000LL
 #define PERIOD_ACTIVE (2 * NS_PER_MS)
 #define DECAY 25                    /* period: idle time so far / DECAY */
+#define DECAY_WATCHED 4             /* ... when mapwatch.c reports new mappings */
 #define ACTIVITY_NS 5000            /* others' CPU that counts as running */
+#define BUSY_NS 200000              /* ... as working, not housekeeping */
 #define PERIOD_IDLE_START (16 * NS_PER_MS)
 #define PERIOD_IDLE_MIN (4 * NS_PER_MS)
 #define PERIOD_IDLE_MAX (60 * NS_PER_MS)
 #define IDLE_SHARE 0.0012           /* of one core, for idle polling */
+#define PERIOD_IDLE_MAX_WATCHED (1000 * NS_PER_MS) /* with mapwatch.c */
+#define IDLE_SHARE_WATCHED 0.0002
 #define PACE_WINDOW (500 * NS_PER_MS)
 #define BACKSTOP_MIN (1000 * NS_PER_MS)
 #define BACKSTOP_FACTOR 500         /* backstop scans cost <= 0.2% */
+#define BACKSTOP_IDLE_FACTOR 10     /* ... and 10 times rarer after housekeeping only */
 #define BUSY_FACTOR 20              /* change scans cost <= 5% */
 #define THREAD_STACK (256 * 1024)
 #define SKIPS_PER_SCAN 64           /* skip records one scan may queue */
@@ -97,6 +111,7 @@
 enum { DISC_OFF, DISC_WANTED, DISC_STARTING, DISC_RUNNING };
 static _Atomic int disc_state = DISC_OFF;
 static bool disc_wanted; /* written by pf_discover_init() only */
+static _Atomic pid_t disc_tid; /* the thread's id, once it runs */
 
 /* ------------------------------------------------------------------ */
 /* Is the program (or code it loaded) written in Go?                   */
@@ -763,9 +778,19 @@ static int64_t process_cpu_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Sleeps ns, or less if mapwatch.c reports a file mapped: true then. */
+static bool wait_ns(int64_t ns)
+{
+	if (pf_mapwatch_active())
+		return pf_mapwatch_wait(ns) == 2;
+	sleep_ns(ns);
+	return false;
+}
+
 static void *disc_main(void *arg)
 {
 	(void)arg;
+	atomic_store_explicit(&disc_tid, (pid_t)syscall(SYS_gettid), memory_order_release);
 	pthread_setname_np(pthread_self(), "prefault-disc");
 	pf_helper_register();
 	page_size = sysconf(_SC_PAGESIZE);
@@ -776,16 +801,16 @@ static void *disc_main(void *arg)
 
 	int64_t now = mono_ns();
 	int64_t proc_prev = process_cpu_ns(), own_prev = thread_cpu_ns();
-	int64_t last_active = now, next_full = 0, scan_ok_at = 0;
+	int64_t last_active = now, next_full = 0, next_full_idle = 0, scan_ok_at = 0;
 	int64_t idle_period = PERIOD_IDLE_START, win_wall = 0, win_own = 0;
 	uint64_t last_size = 0;
-	bool want_scan = true, ran_since_scan = true, warned = false;
+	bool want_scan = true, ran_since_scan = true, busy_since_scan = true, warned = false;
 
 	for (;;) {
 		/* Fast while the program runs, slowing down as it stays idle. */
-		int64_t period = (now - last_active) / DECAY;
+		int64_t period = (now - last_active) / (pf_mapwatch_active() ? DECAY_WATCHED : DECAY);
 		bool idle = period >= idle_period;
-		sleep_ns(period < PERIOD_ACTIVE ? PERIOD_ACTIVE : idle ? idle_period : period);
+		bool mapped = wait_ns(period < PERIOD_ACTIVE ? PERIOD_ACTIVE : idle ? idle_period : period);
 		now = mono_ns();
 		/* Process first, own second: what this thread spends between
 		 * the two reads cancels out from one poll to the next. */
@@ -794,14 +819,25 @@ static void *disc_main(void *arg)
 		proc_prev = proc;
 		own_prev = own;
 
+		bool busy = others > BUSY_NS || mapped;
+		if (mapped)
+			want_scan = true;
 		if (others > ACTIVITY_NS) {
 			/* Only a running thread can change the address space. */
-			last_active = now;
 			ran_since_scan = true;
 			uint64_t size = read_vmsize();
-			if (size != last_size)
+			if (size != last_size) {
 				want_scan = true;
+				busy = true;
+			}
 			last_size = size;
+		}
+		if (busy) {
+			/* A runtime's housekeeping (Go's sysmon, a timer) is
+			 * not the program running: only a change or real work
+			 * brings the fast period back. */
+			last_active = now;
+			busy_since_scan = true;
 			win_wall = 0;
 		} else if (idle && !want_scan) {
 			/* Idle: what this thread spent over the last second
@@ -810,17 +846,19 @@ static void *disc_main(void *arg)
 				win_wall = now;
 				win_own = own;
 			} else if (now - win_wall >= PACE_WINDOW) {
-				double ratio = (double)(own - win_own) / (double)(now - win_wall) / IDLE_SHARE;
+				bool watched = pf_mapwatch_active();
+				double share = watched ? IDLE_SHARE_WATCHED : IDLE_SHARE;
+				int64_t max = watched ? PERIOD_IDLE_MAX_WATCHED : PERIOD_IDLE_MAX;
+				double ratio = (double)(own - win_own) / (double)(now - win_wall) / share;
 				ratio = ratio < 0.5 ? 0.5 : ratio > 2 ? 2 : ratio;
 				int64_t p = (int64_t)((double)idle_period * ratio);
-				idle_period = p < PERIOD_IDLE_MIN ? PERIOD_IDLE_MIN :
-					      p > PERIOD_IDLE_MAX ? PERIOD_IDLE_MAX : p;
+				idle_period = p < PERIOD_IDLE_MIN ? PERIOD_IDLE_MIN : p > max ? max : p;
 				win_wall = 0;
 			}
 		} else {
 			win_wall = 0;
 		}
-		if (ran_since_scan && now >= next_full)
+		if (ran_since_scan && now >= (busy_since_scan ? next_full : next_full_idle))
 			want_scan = true;
 		if (!want_scan || now < scan_ok_at)
 			continue;
@@ -829,15 +867,16 @@ static void *disc_main(void *arg)
 		int rc = scan();
 		int64_t took = thread_cpu_ns() - c0;
 		now = mono_ns();
-		want_scan = ran_since_scan = false;
+		want_scan = ran_since_scan = busy_since_scan = false;
 		next_full = now + (took * BACKSTOP_FACTOR > BACKSTOP_MIN ?
 				   took * BACKSTOP_FACTOR : BACKSTOP_MIN);
+		next_full_idle = now + (next_full - now) * BACKSTOP_IDLE_FACTOR;
 		scan_ok_at = now + took * BUSY_FACTOR;
 		if (rc != 0) {
 			if (!warned)
 				pf_log("discovery: cannot read %s: %s", maps_path, strerror(errno));
 			warned = true;
-			next_full = now + 10 * BACKSTOP_MIN;
+			next_full = next_full_idle = now + 10 * BACKSTOP_MIN;
 		}
 	}
 	return NULL;
@@ -850,6 +889,8 @@ static void disc_start(void)
 						     memory_order_acq_rel, memory_order_relaxed))
 		return;
 	int saved = errno;
+	/* Only the process's one thread can have the watch cover all of it. */
+	bool alone = __libc_single_threaded;
 	pthread_attr_t attr;
 	pthread_t t;
 	sigset_t all, old;
@@ -861,6 +902,16 @@ static void disc_start(void)
 	int rc = pthread_create(&t, &attr, disc_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	if (rc == 0 && alone) {
+		/* The new thread's id, for the watch's signal: it is the first
+		 * thing the thread does (tens of microseconds, once). */
+		pid_t tid;
+		while ((tid = atomic_load_explicit(&disc_tid, memory_order_acquire)) == 0)
+			sched_yield();
+		if (!pf_mapwatch_open(tid))
+			pf_log("discovery: no perf mmap records (%s): polling /proc only",
+			       strerror(pf_mapwatch_error()));
+	}
 	atomic_store_explicit(&disc_state, rc == 0 ? DISC_RUNNING : DISC_OFF, memory_order_release);
 	if (rc != 0)
 		pf_log("discovery: cannot start its thread: %s", strerror(rc));
@@ -898,10 +949,24 @@ void pf_discover_poke(void)
 	disc_start();
 }
 
+const char *pf_discover_how(void)
+{
+	switch (atomic_load_explicit(&disc_state, memory_order_acquire)) {
+	case DISC_OFF:
+		return "off";
+	case DISC_RUNNING:
+		return pf_mapwatch_active() ? "perf" : "poll";
+	default:
+		return "pending";
+	}
+}
+
 void pf_discover_after_fork_child(void)
 {
 	/* The parent's thread may have been mid-scan: start the child's from
 	 * clean rejected sets. */
 	rej_clear = true;
+	atomic_store_explicit(&disc_tid, 0, memory_order_relaxed);
+	pf_mapwatch_after_fork_child();
 	atomic_store_explicit(&disc_state, disc_wanted ? DISC_WANTED : DISC_OFF, memory_order_relaxed);
 }

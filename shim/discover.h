@@ -5,7 +5,8 @@
  * Go's syscall.Mmap and golang.org/x/sys/unix.Mmap (bbolt, mmap-go) make the
  * system call themselves, so the mmap hook never sees their files.  A
  * discovery thread ("prefault-disc") watches /proc/thread-self/maps for them,
- * tracks them with source PF_SRC_DISCOVER and forgets them when they go.
+ * woken by perf mmap records where it can (mapwatch.c), tracks them with
+ * source PF_SRC_DISCOVER and forgets them when they go.
  *
  * The thread is never started from the constructor (a thread there breaks
  * unshare(CLONE_NEWUSER) in the program): the first hook call after
@@ -19,11 +20,16 @@
  * binary).  Starts nothing. */
 void pf_discover_init(void);
 /* From every hook call: one relaxed atomic load unless discovery is wanted
- * and not yet running; then starts the thread, exactly once.  Never blocks,
- * keeps errno. */
+ * and not yet running; then starts the thread, exactly once, and when the
+ * process has only the calling thread, waits for the new thread's id (tens
+ * of microseconds, once) to open mapwatch.c's records for it.  Keeps
+ * errno. */
 void pf_discover_poke(void);
 /* fork child: the discovery thread did not survive; the next poke starts a
  * new one. */
 void pf_discover_after_fork_child(void);
+/* For the proc record: "off", "pending" (wanted, not started), "perf"
+ * (woken by mapwatch.c's records) or "poll" (/proc alone). */
+const char *pf_discover_how(void) __attribute__((weak)); /* absent from the companion */
 
 #endif

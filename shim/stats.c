@@ -21,6 +21,7 @@
  * clocks and the byte count are atomics.
  */
 #include "stats.h"
+#include "discover.h"
 #include "advise.h"
 #include "engine.h"
 #include "log.h"
@@ -354,8 +355,9 @@ void pf_stats_write_proc(void)
 	size_t n = (size_t)head(line, size, "proc", pf_now());
 	n += (size_t)snprintf(line + n, size - n,
 			      ",\"program\":%s,\"helpers\":%s,\"brought_in\":%" PRIu64 ",\"budget\":%" PRIu64
-			      ",\"tracked\":%zu",
-			      a, b, pf_engine_brought_in(), pf_engine_budget(), pf_table_count());
+			      ",\"tracked\":%zu,\"discovery\":\"%s\"",
+			      a, b, pf_engine_brought_in(), pf_engine_budget(), pf_table_count(),
+			      pf_discover_how ? pf_discover_how() : "off");
 	if (pf_procstat_diag_json && n < size)
 		n += pf_procstat_diag_json(line + n, size - n);
 	pthread_mutex_lock(&ring_lock);

@@ -130,7 +130,7 @@ need = {
              "result", "errors", "last_error"],
     "unmap": ["id", "addr", "len"],
     "progress": ["id", "len", "done", "bytes_in", "resident_before", "ms"],
-    "proc": ["program", "helpers", "brought_in", "budget", "records_dropped"],
+    "proc": ["program", "helpers", "brought_in", "budget", "records_dropped", "discovery"],
     "warning": ["msg"],
     "ahead": ["id", "len", "mode", "held", "budget", "dropped", "fronts"],
 }

@@ -125,8 +125,8 @@ func main() {
 	}
 	num := func(i int) float64 { x, _ := strconv.ParseFloat(v[i], 64); return x }
 	wall, cpu := num(4)-num(0), (num(5)-num(1))/1e9
-	fmt.Printf("maps_lines=%d\nidle_s=%.1f\nidle_wakeups=%.0f\nidle_cpu_ms=%.2f\nidle_cpu_pct=%.3f\n",
-		lines, wall, num(7)-num(3), cpu*1e3, cpu/wall*100)
+	fmt.Printf("pid=%d\nmaps_lines=%d\nidle_s=%.1f\nidle_wakeups=%.0f\nidle_cpu_ms=%.2f\nidle_cpu_pct=%.3f\n",
+		os.Getpid(), lines, wall, num(7)-num(3), cpu*1e3, cpu/wall*100)
 
 	f, err := os.Open(*file)
 	if err != nil {

@@ -1,0 +1,204 @@
+/*
+ * mapwatch.c - wakes the discovery thread the moment the program maps a file,
+ * from perf side-band records (PERF_RECORD_MMAP2), so discovery need not poll
+ * an idle program to find its next raw-syscall mapping (see mapwatch.h).
+ *
+ * Design
+ *   One PERF_COUNT_SW_DUMMY event per CPU (the kernel refuses to map the ring
+ *   of a per-task event that is inherited on every CPU), opened on the calling
+ *   thread with inherit + inherit_thread: every thread it creates from then
+ *   on, and theirs, is watched, fork children and exec'd images are not
+ *   (inherit_thread, remove_on_exec).  That covers the whole program only if
+ *   the calling thread was its only one: pf_mapwatch_open() is called by the
+ *   first hook call of a process glibc still calls single-threaded (in a cgo
+ *   Go program, the runtime's first heap mmap in schedinit, before any other
+ *   thread exists); elsewhere discovery keeps polling.
+ *
+ *   Each event's ring (one data page) is mapped with the raw system call, the
+ *   event is told to signal MAPWATCH_SIGNAL with every record
+ *   (wakeup_watermark 1), to the discovery thread only (F_SETOWN_EX with
+ *   F_OWNER_TID: the program never sees it; that thread blocks every signal
+ *   and takes this one with sigtimedwait), and the descriptor is closed: the
+ *   ring's mapping keeps the event alive, and the notification with it.
+ *   Between open and close the program is inside the hook that called
+ *   pf_mapwatch_open(), its only thread, so it cannot touch the descriptors.
+ *
+ *   pf_mapwatch_wait() drains the rings: a record of a readable file mapping
+ *   of this process (name starting with '/', not "//anon"), or a LOST record,
+ *   means "scan now".  Anonymous mappings (the Go heap) only wake the thread.
+ *
+ * Lock rules
+ *   pf_mapwatch_open() runs in a hook, before the discovery thread uses the
+ *   rings (it publishes them with a release store of `active`); afterwards
+ *   only the discovery thread touches them.  No lock.
+ */
+#include "mapwatch.h"
+#include "real.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CPUS 64  /* beyond: the per-user perf memory would not do */
+#define RING_PAGES 1 /* ~36 records; an overflow is a LOST record: a scan */
+
+struct ring {
+	struct perf_event_mmap_page *meta;
+	size_t len; /* bytes mapped, meta page included */
+};
+
+static struct ring rings[MAX_CPUS];
+static int nrings;
+static atomic_bool active;
+static pid_t owner;
+static int why_not; /* errno of the step that failed, 0 if none */
+
+/* One CPU's event; 0 or an errno value. */
+static int open_ring(int cpu, pid_t tid, size_t page, struct ring *r)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_DUMMY;
+	a.mmap = 1;
+	a.mmap_data = 1;
+	a.mmap2 = 1;
+	a.inherit = 1;
+	a.inherit_thread = 1;
+	a.remove_on_exec = 1;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	a.watermark = 1;
+	a.wakeup_watermark = 1;
+	int fd = (int)syscall(SYS_perf_event_open, &a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int err = 0;
+	struct f_owner_ex to = { F_OWNER_TID, tid };
+	size_t len = (RING_PAGES + 1) * page;
+	void *p = pf_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		err = errno;
+	else if (fcntl(fd, F_SETOWN_EX, &to) != 0 || fcntl(fd, F_SETSIG, MAPWATCH_SIGNAL) != 0 ||
+		 fcntl(fd, F_SETFL, O_ASYNC) != 0) {
+		err = errno;
+		pf_sys_munmap(p, len);
+	} else {
+		*r = (struct ring){ p, len };
+	}
+	close(fd);
+	return err;
+}
+
+bool pf_mapwatch_open(pid_t tid)
+{
+	int saved = errno;
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int err = ncpu < 1 || ncpu > MAX_CPUS ? ERANGE : 0;
+	int n = 0;
+	for (; !err && n < ncpu; n++) {
+		err = open_ring(n, tid, page, &rings[n]);
+		if (err == ENODEV)
+			err = 0; /* an offline CPU */
+	}
+	if (err) {
+		while (n-- > 0)
+			if (rings[n].meta)
+				pf_sys_munmap(rings[n].meta, rings[n].len);
+		memset(rings, 0, sizeof rings);
+		why_not = err;
+		errno = saved;
+		return false;
+	}
+	nrings = n;
+	owner = getpid();
+	atomic_store_explicit(&active, true, memory_order_release);
+	errno = saved;
+	return true;
+}
+
+bool pf_mapwatch_active(void)
+{
+	return atomic_load_explicit(&active, memory_order_acquire);
+}
+
+int pf_mapwatch_error(void)
+{
+	return why_not;
+}
+
+/* Reads one ring's new records; true when one of them calls for a scan. */
+static bool drain(struct ring *r)
+{
+	struct perf_event_mmap_page *m = r->meta;
+	uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = m->data_tail;
+	const unsigned char *data = (const unsigned char *)m + m->data_offset;
+	uint64_t size = m->data_size;
+	bool scan = false;
+
+	while (tail < head) {
+		struct perf_event_header h;
+		/* A record may wrap around the end of the ring: copy out the
+		 * fields read, byte by byte (they may run past the record: the
+		 * copy stays inside the ring). */
+		unsigned char rec[sizeof h + 64 + 24];
+		size_t want = sizeof rec, off = (size_t)(tail % size);
+		for (size_t i = 0; i < want; i++)
+			rec[i] = data[(off + i) % size];
+		memcpy(&h, rec, sizeof h);
+		if (h.size < sizeof h)
+			break; /* cannot happen; never loop on it */
+		if (h.type == PERF_RECORD_LOST) {
+			scan = true;
+		} else if (h.type == PERF_RECORD_MMAP2 && h.size >= sizeof h + 64 + 8) {
+			uint32_t pid, prot;
+			memcpy(&pid, rec + sizeof h, 4);
+			memcpy(&prot, rec + sizeof h + 56, 4);
+			const char *name = (const char *)rec + sizeof h + 64;
+			if ((pid_t)pid == owner && (prot & PROT_READ) && name[0] == '/' &&
+			    memcmp(name, "//anon", 6) != 0)
+				scan = true;
+		}
+		tail += h.size;
+	}
+	__atomic_store_n(&m->data_tail, head, __ATOMIC_RELEASE);
+	return scan;
+}
+
+int pf_mapwatch_wait(int64_t ns)
+{
+	sigset_t set;
+	siginfo_t info;
+	struct timespec ts = { .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
+	sigemptyset(&set);
+	sigaddset(&set, MAPWATCH_SIGNAL);
+	int got = sigtimedwait(&set, &info, &ts) == MAPWATCH_SIGNAL;
+	/* Several records may have been signalled at once: take them all. */
+	struct timespec zero = { 0, 0 };
+	while (sigtimedwait(&set, &info, &zero) == MAPWATCH_SIGNAL)
+		got = 1;
+	bool scan = false;
+	for (int i = 0; i < nrings; i++)
+		scan |= drain(&rings[i]);
+	return scan ? 2 : got;
+}
+
+void pf_mapwatch_after_fork_child(void)
+{
+	/* The rings are not copied into a child (VM_DONTCOPY), nor are the
+	 * events (inherit_thread). */
+	memset(rings, 0, sizeof rings);
+	nrings = 0;
+	atomic_store_explicit(&active, false, memory_order_relaxed);
+}
