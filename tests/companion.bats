@@ -287,6 +287,7 @@ as_nobody() {
 	kill -HUP "$cpid"
 	st=0
 	wait "$cpid" || st=$?
+	echo "SIGHUP: status $st, want 129"
 	[ "$st" -eq 129 ]
 	# SIGUSR1 and SIGUSR2 are passed on as well.
 	for sig in USR1:51 USR2:52; do
