@@ -13,6 +13,9 @@
  *
  *   tI_missed=N/M   checked pages not resident when thread I reached them
  *   tI_ahead=N/M    pages -l ahead resident at the 1 MiB checks
+ *   tI_early_missed=N/M  the same as tI_missed, in the first 16 MiB of the part
+ *                   (where a front has yet to be seen)
+ *   tI_early_blocked_ms=  time blocked (below) in those first 16 MiB
  *   tI_blocked_ms=  thread I's wall time less its CPU time and its run-queue
  *                   wait (/proc/self/task/TID/schedstat): time blocked
  *   tI_wall_ms=, tI_cpu_ms=, tI_majflt=
@@ -31,6 +34,7 @@
 #include <sys/syscall.h>
 
 #define MAX_THREADS 8
+#define EARLY_BYTES ((size_t)16 << 20)
 
 static unsigned char *map;
 static size_t map_len, page;
@@ -44,8 +48,8 @@ struct worker {
 	int idx;
 	size_t from, to;
 	uint64_t sum;
-	size_t missed, checked, ahead_ok, ahead_checks;
-	double wall_ms, cpu_ms, blocked_ms;
+	size_t missed, checked, ahead_ok, ahead_checks, early_missed, early_checked;
+	double wall_ms, cpu_ms, blocked_ms, early_blocked_ms;
 	long majflt;
 };
 
@@ -103,9 +107,17 @@ static void *scan(void *arg)
 	} else {
 		for (size_t off = w->from; off < w->to; off += page) {
 			if ((off / page) % 16 == 0) {
+				bool in = resident(off);
 				w->checked++;
-				w->missed += !resident(off);
+				w->missed += !in;
+				if (off - w->from < EARLY_BYTES) {
+					w->early_checked++;
+					w->early_missed += !in;
+				}
 			}
+			if (off - w->from == EARLY_BYTES)
+				w->early_blocked_ms = now_ms(CLOCK_MONOTONIC) - t0 -
+						      (now_ms(CLOCK_THREAD_CPUTIME_ID) - c0) - (runqueue_ms() - q0);
 			if (off % (1u << 20) == 0 && off + lookahead < w->to) {
 				w->ahead_checks++;
 				w->ahead_ok += resident(off + lookahead);
@@ -197,10 +209,12 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 		blocked += w[i].blocked_ms;
 		sum += w[i].sum;
-		printf("t%d_missed=%zu/%zu\nt%d_ahead=%zu/%zu\nt%d_blocked_ms=%.1f\n"
+		printf("t%d_missed=%zu/%zu\nt%d_ahead=%zu/%zu\nt%d_early_missed=%zu/%zu\n"
+		       "t%d_early_blocked_ms=%.1f\nt%d_blocked_ms=%.1f\n"
 		       "t%d_wall_ms=%.1f\nt%d_cpu_ms=%.1f\nt%d_majflt=%ld\n",
 		       i, w[i].missed, w[i].checked, i, w[i].ahead_ok, w[i].ahead_checks, i,
-		       w[i].blocked_ms, i, w[i].wall_ms, i, w[i].cpu_ms, i, w[i].majflt);
+		       w[i].early_missed, w[i].early_checked, i, w[i].early_blocked_ms < 0 ? 0 : w[i].early_blocked_ms,
+		       i, w[i].blocked_ms, i, w[i].wall_ms, i, w[i].cpu_ms, i, w[i].majflt);
 	}
 	printf("wall_ms=%.1f\nblocked_ms=%.1f\n", now_ms(CLOCK_MONOTONIC) - t0, blocked);
 	if (sample) {
