@@ -5,6 +5,11 @@
  *  - Until the program shows a front (front.c), the mapping gets the
  *    whole-mapping behaviour from its start, within the budget, except that
  *    every chunk's sentinel block is read ahead but not mapped in.
+ *  - A front not confirmed yet (live(), below) is a candidate: it gets
+ *    the rest of the chunk it is in and CANDIDATE_CHUNKS ahead from free
+ *    budget, first, in small batches, and the whole-mapping reads wait
+ *    while one moved lately (CANDIDATE_HOLD_NS), so that a scan starting
+ *    where prefault read nothing is served within a round or two.
  *  - For each front, chunks are brought in from the first one not yet in
  *    memory up to `target` past it: the front's consumption rate times
  *    LEAD_NS when the disk (measured while reading ahead) is clearly faster
@@ -64,7 +69,16 @@
 #define BLIND_MANY 4
 #define PMD_BYTES ((uintptr_t)2 << 20)
 #define BATCH_CHUNKS 8
-#define CANDIDATE_CHUNKS 4
+/* Until every front is confirmed (and in the whole-mapping behaviour, where
+ * one may show at any time), rounds come back after this much so that a
+ * new front is served soon, and the program's own faults there queue
+ * behind little of prefault's reading. */
+#define CANDIDATE_BATCH_CHUNKS 2
+/* The whole-mapping behaviour waits while a candidate front moved this
+ * recently: its reads would take the disk from the candidates, whose
+ * programs are reading on their own meanwhile. */
+#define CANDIDATE_HOLD_NS (200ll * 1000000ll)
+#define CANDIDATE_CHUNKS 8
 #define POLL_FRONTS_NS (10ll * 1000000ll)
 #define POLL_IDLE_NS (50ll * 1000000ll)
 #define REPORT_NS (1000ll * 1000000ll)
@@ -85,12 +99,15 @@ static bool release_credit(struct pf_follow *f, uint64_t credit)
 	return alive;
 }
 
-/* A front counts once it has moved CONFIRM_CHUNKS: a run of touched chunks
- * that random reads happened to leave does not move. */
+/* A front is live once it has moved CONFIRM_CHUNKS and RUN_LIVE_CHUNKS lie
+ * behind it in one run: a front is seen (and served as a candidate) from a
+ * single touched chunk, and random reads fill in short runs soon enough. */
 #define CONFIRM_CHUNKS 2
+#define RUN_LIVE_CHUNKS 5
 static bool live(const struct pf_front *fr)
 {
-	return fr->pos - fr->origin >= CONFIRM_CHUNKS * PF_CHUNK;
+	return fr->pos - fr->origin >= CONFIRM_CHUNKS * PF_CHUNK &&
+	       fr->pos - fr->run_from >= RUN_LIVE_CHUNKS * PF_CHUNK;
 }
 
 static unsigned live_fronts(const struct pf_follow *f)
@@ -161,22 +178,29 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, uint64
 }
 
 /* Maps chunk c in, all but its sentinel block.  A sentinel that was not
- * present before and is after makes the chunk blind. */
+ * present before and is after makes the chunk blind; so does a neighbour's
+ * (a 2 MiB folio spans two chunks): with fronts seen from one touched
+ * chunk, such a neighbour would otherwise start a front of its own. */
 static int populate(struct pf_follow *f, size_t c, int pagemap_fd)
 {
 	uintptr_t a = f->start + c * PF_CHUNK, e = f->start + chunk_end(f, c), sa, sb;
 	int err = 0;
 	if (!pf_front_sentinel(f, c, &sa, &sb))
 		return pf_advise_populate(a, e - a);
-	bool before = pagemap_fd >= 0 && pf_front_touched_now(pagemap_fd, f, c);
+	size_t nb[3] = { c, c - 1, c + 1 };
+	bool before[3] = { true, true, true };
+	for (unsigned k = 0; k < 3 && pagemap_fd >= 0; k++)
+		if (nb[k] < f->nchunks && !(f->chunk[nb[k]] & (PF_CH_TOUCHED | PF_CH_BLIND)))
+			before[k] = pf_front_touched_now(pagemap_fd, f, nb[k]);
 	if (sa > a)
 		err = pf_advise_populate(a, sa - a);
 	if (!err && e > sb)
 		err = pf_advise_populate(sb, e - sb);
-	if (!err && !before && pagemap_fd >= 0 && pf_front_touched_now(pagemap_fd, f, c)) {
-		f->chunk[c] |= PF_CH_BLIND;
-		f->blind_seen++;
-	}
+	for (unsigned k = 0; k < 3 && !err; k++)
+		if (!before[k] && pf_front_touched_now(pagemap_fd, f, nb[k])) {
+			f->chunk[nb[k]] |= PF_CH_BLIND;
+			f->blind_seen++;
+		}
 	return err;
 }
 
@@ -245,6 +269,28 @@ static enum step_result bring(struct pf_follow *f, size_t c, size_t c_end, unsig
 		f->disk_bps = f->disk_bps > 0 ? 0.7 * f->disk_bps + 0.3 * bps : bps;
 	}
 	return r;
+}
+
+/* The rest of chunk c, which the program is reading on its own (a front
+ * just seen there): its faults would each wait behind prefault's reads. */
+static enum step_result bring_current(struct pf_follow *f, size_t c, dev_t dev, uint64_t room,
+				      unsigned *brought)
+{
+	if (!(f->chunk[c] & PF_CH_TOUCHED) || (f->chunk[c] & (PF_CH_BROUGHT | PF_CH_DROPPED)))
+		return OK;
+	enum step_result r = issue(f, c, pf_readahead_step(dev), room == UINT64_MAX ? room : pf_pressure_room());
+	if (r != OK)
+		return r;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int err = populate(f, c, fd);
+	if (fd >= 0)
+		close(fd);
+	if (err == ENOMEM)
+		return GONE;
+	if (err)
+		note_error(f, err);
+	(*brought)++;
+	return OK;
 }
 
 /* First chunk at or past the front that prefault has not brought in and the
@@ -465,14 +511,24 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 	release_behind(f, budget);
 
 	enum step_result r = OK;
-	unsigned brought = 0;
+	unsigned brought = 0, batch = live_fronts(f) < f->nfronts ? CANDIDATE_BATCH_CHUNKS : BATCH_CHUNKS;
+	bool hold = false;
+	for (unsigned i = 0; i < f->nfronts; i++)
+		hold |= !live(&f->front[i]) && now - f->front[i].t_moved < CANDIDATE_HOLD_NS;
 	/* A front not confirmed yet is a scan starting (or random touches): it
 	 * gets CANDIDATE_CHUNKS ahead from what budget is free, so that a real
-	 * one does not crawl behind the others' reads while it proves itself. */
+	 * one does not crawl behind the others' reads while it proves itself;
+	 * first the rest of the chunk it is in. */
 	for (unsigned i = 0; i < f->nfronts && !brought && r == OK; i++) {
 		struct pf_front *fr = &f->front[i];
 		if (live(fr))
 			continue;
+		if (fr->pos >= PF_CHUNK)
+			r = bring_current(f, fr->pos / PF_CHUNK - 1, dev, room, &brought);
+		if (r == NO_BUDGET)
+			r = OK;
+		if (brought || r != OK)
+			break;
 		size_t c0 = first_missing(f, fr->pos), c_end = fr->pos / PF_CHUNK + CANDIDATE_CHUNKS;
 		if (c_end > f->nchunks)
 			c_end = f->nchunks;
@@ -505,12 +561,12 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 			size_t c_end = (end + PF_CHUNK - 1) / PF_CHUNK;
 			if (c_end > f->nchunks)
 				c_end = f->nchunks;
-			r = bring(f, first_missing(f, fr->pos), c_end, BATCH_CHUNKS, dev, room, &brought);
+			r = bring(f, first_missing(f, fr->pos), c_end, batch, dev, room, &brought);
 			if (r == NO_BUDGET && !brought)
 				release_speculative(f, budget, BATCH_CHUNKS * PF_CHUNK);
 		}
-	} else if (f->whole_next < f->nchunks) {
-		r = bring(f, f->whole_next, f->nchunks, BATCH_CHUNKS, dev, room, &brought);
+	} else if (f->whole_next < f->nchunks && !hold) {
+		r = bring(f, f->whole_next, f->nchunks, CANDIDATE_BATCH_CHUNKS, dev, room, &brought);
 		while (f->whole_next < f->nchunks &&
 		       (f->chunk[f->whole_next] & (PF_CH_BROUGHT | PF_CH_TOUCHED)))
 			f->whole_next++;

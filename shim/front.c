@@ -7,10 +7,12 @@
  * (MADV_WILLNEED read them) but not in the page table, so the program's
  * first touch of one is a minor fault (no I/O) that the kernel's
  * fault-around settles for the block, and pagemap's present bit records
- * it.  Reading one pagemap word costs a pread (~1-2 us): a poll reads one
+ * it.  Reading one pagemap word costs a pread (~0.5-2 us): a poll reads one
  * word past each front, and the discovery scan goes over every chunk once
- * per SCAN_PERIOD_NS while fronts move or prefault reads (SCAN_IDLE_NS
- * otherwise), spread over the polls.  A sentinel can also vanish under the
+ * per SCAN_CHUNK_NS a chunk (within SCAN_PERIOD_MIN_NS..SCAN_PERIOD_NS:
+ * 41 ms for 1 GiB) while fronts move or prefault reads (SCAN_IDLE_NS
+ * otherwise), spread over the polls.  A front that starts where prefault
+ * has read nothing waits for that scan, reading on its own meanwhile.  A sentinel can also vanish under the
  * program (a large folio reclaimed whole when prefault paged out the chunk
  * before), and the kernel maps a 2 MiB page-cache folio whole (one PMD)
  * when prefault maps part of it, sentinels included: such a chunk is blind
@@ -19,7 +21,10 @@
  * that can see is touched.
  *
  * A front is the end of a run of at least RUN_MIN touched chunks whose next
- * chunk is untouched; it advances while the next sentinel is present.  A
+ * chunk is untouched; it advances while the next sentinel is present.  One
+ * chunk is enough to see one: follow.c serves it as a candidate until it
+ * has moved, and waiting for a longer run cost a scan that starts where
+ * prefault has read nothing several MiB of its own reading.  A
  * touched chunk with both neighbours untouched is isolated: many of them
  * mean random access, and the mapping then has no fronts (sticky).  A front
  * that has not moved for STALE_NS is retired.
@@ -40,9 +45,11 @@
 #define MAX_FOLLOWED 16
 #define SCAN_MIN 16
 #define SCAN_PERIOD_NS (200ll * 1000000ll)
+#define SCAN_PERIOD_MIN_NS (40ll * 1000000ll)
+#define SCAN_CHUNK_NS (40ll * 1000ll)
 #define SCAN_IDLE_NS (1000ll * 1000000ll)
 #define SKIP_SPAN 3
-#define RUN_MIN 3
+#define RUN_MIN 1
 #define STALE_NS (3ll * 1000000000ll)
 #define RANDOM_ISOLATED 8
 
@@ -171,6 +178,7 @@ static void add_front(struct pf_follow *f, size_t pos, int64_t now)
 	while (c > 0 && touched(f, c - 1))
 		c--;
 	fr->drop_next = c;
+	fr->run_from = c * PF_CHUNK;
 }
 
 static void drop_front(struct pf_follow *f, unsigned i)
@@ -214,7 +222,9 @@ long pf_front_poll(struct pf_follow *f, int64_t now)
 		}
 	}
 
-	int64_t period = now - f->last_busy_ns < SCAN_IDLE_NS ? SCAN_PERIOD_NS : SCAN_IDLE_NS;
+	int64_t busy = (int64_t)f->nchunks * SCAN_CHUNK_NS;
+	busy = busy < SCAN_PERIOD_MIN_NS ? SCAN_PERIOD_MIN_NS : busy > SCAN_PERIOD_NS ? SCAN_PERIOD_NS : busy;
+	int64_t period = now - f->last_busy_ns < SCAN_IDLE_NS ? busy : SCAN_IDLE_NS;
 	int64_t dt = f->last_scan_ns ? now - f->last_scan_ns : period;
 	size_t scan = (size_t)((double)f->nchunks * (double)(dt < period ? dt : period) / (double)period);
 	f->last_scan_ns = now;

@@ -37,6 +37,7 @@
 struct pf_front {
 	size_t pos;         /* offset of the first chunk the program has not reached */
 	size_t origin;      /* where it was first seen */
+	size_t run_from;    /* where the run of touched chunks behind it began then */
 	int64_t t_seen;     /* when it was first seen */
 	int64_t t_moved;    /* when it last advanced */
 	double rate;        /* bytes/s, smoothed */
