@@ -279,8 +279,10 @@ as_nobody() {
 		[ "$st" -eq "$want" ]
 		wait_gone "$(sed -n 's/^pid=//p' "$ready")"
 	done
-	# SIGHUP kills a Go program that does not catch it: 128+1.
-	"$PREFAULT" -- "$COLDMAP" -mode trap -ready "$BATS_TEST_TMPDIR/ready-HUP" >/dev/null &
+	# SIGHUP kills a Go program that does not catch it: 128+1.  (Unless it
+	# started with SIGHUP ignored, as under nohup: the companion passes the
+	# disposition it inherited on, so reset it for this run.)
+	env --default-signal=HUP "$PREFAULT" -- "$COLDMAP" -mode trap -ready "$BATS_TEST_TMPDIR/ready-HUP" >/dev/null &
 	cpid=$!
 	BG_PIDS="$cpid"
 	wait_for "$BATS_TEST_TMPDIR/ready-HUP"
