@@ -2,7 +2,8 @@
 # tests/sanitizers.bats - the library built with AddressSanitizer,
 # UndefinedBehaviorSanitizer and ThreadSanitizer (make SANITIZE=...), run
 # where its helpers are busiest: a cold file brought in, a file truncated
-# under them, tracked ranges mapped over and moved, forks.  A sanitizer
+# under them, tracked ranges mapped over and moved, forks, a mapping larger
+# than the budget followed by two scanning threads.  A sanitizer
 # report anywhere fails; the effect (pages present) must still be there.
 
 load test_helper
@@ -76,6 +77,17 @@ check_one() {
 	show
 	[ "$status" -eq 0 ]
 	clean_stderr
+
+	# A mapping 8x the budget is followed (follow.c, front.c): two fronts,
+	# MADV_RANDOM, pages let go behind them.
+	f="$(big_file san.dat 256M)"
+	stats="$BATS_TEST_TMPDIR/$san-ahead.jsonl"
+	PREFAULT_BUDGET=32M PREFAULT_WINDOW=2M PREFAULT_STATS="$stats" \
+		run --separate-stderr under "$san" "$PROGS/ahead_scan" -R -t 2 -w 20000 "$f"
+	show
+	[ "$status" -eq 0 ]
+	clean_stderr
+	[ "$(stats_eval "$stats" "sum(1 for r in R if r['ev'] == 'ahead')")" -ge 1 ]
 }
 
 @test "ASan build: clean while bringing in, truncating, mapping over and moving" {
