@@ -36,9 +36,10 @@
  * Pacing
  *   A wakeup costs this thread 10-100 us of CPU on a virtual machine (it
  *   varies with the host's load), the rest of an idle poll ~1 us.  While
- *   the program runs, the period is PERIOD_ACTIVE (2 ms); once it stops, the period grows with the time it
- *   has been idle (idle time / DECAY) up to the idle period, which the thread
- *   paces from its own CPU time, every half second, towards IDLE_SHARE
+ *   the program runs, the period is PERIOD_ACTIVE (2 ms); once it stops,
+ *   the period grows with the time it has been idle (idle time / DECAY) up
+ *   to the idle period, which the thread paces from its own CPU time,
+ *   every half second, towards IDLE_SHARE
  *   (0.12% of a core), within [PERIOD_IDLE_MIN, PERIOD_IDLE_MAX].  Scans
  *   triggered by changes are spaced by at least BUSY_FACTOR times their own
  *   cost, so a program that maps and unmaps all the time costs at most ~5%
