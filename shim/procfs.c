@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 ssize_t pf_read_small(const char *path, char *buf, size_t size)
@@ -23,4 +25,29 @@ ssize_t pf_read_small(const char *path, char *buf, size_t size)
 		return -1;
 	buf[n] = '\0';
 	return n;
+}
+
+int pf_read_stat_fields(const char *path, unsigned long long *v, int n)
+{
+	char buf[1024];
+	memset(v, 0, sizeof *v * (size_t)n);
+	if (pf_read_small(path, buf, sizeof buf) < 0)
+		return -1;
+	char *p = strrchr(buf, ')');
+	if (!p || !p[1])
+		return -1;
+	p += 2; /* field 3, the state: a letter */
+	for (int field = 3; *p && field < n; field++) {
+		if (field >= 4) {
+			char *end;
+			v[field] = strtoull(p, &end, 10);
+			p = end;
+		} else {
+			while (*p && *p != ' ')
+				p++;
+		}
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * procfs.h - reading the small files of /proc and /sys (procfs.c).
+ * procfs.h - reading the small files of /proc and /sys (procfs.c), and the
+ * numeric fields of a stat file.
  *
  * Open, read once, close: prefault holds no descriptor between uses.  No
  * state, no lock; errno is left as it was.
@@ -13,5 +14,11 @@
 /* Reads up to size-1 bytes of path into buf and NUL-terminates them;
  * returns the length, or -1 when the file cannot be read or is empty. */
 ssize_t pf_read_small(const char *path, char *buf, size_t size);
+
+/* Reads a /proc/.../stat file: v[k] is its numeric field k (counted from 1
+ * as in proc(5)) for 4 <= k < n, counted after the last ')' (a command name
+ * may hold spaces and parentheses); fields past the end read 0.  Returns 0,
+ * or -1 when the file cannot be read or parsed. */
+int pf_read_stat_fields(const char *path, unsigned long long *v, int n);
 
 #endif

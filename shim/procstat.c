@@ -47,41 +47,17 @@ struct task_stat {
 	uint64_t minflt, majflt, cpu_ticks, start_ticks, blkio_ticks;
 };
 
-/* Parses a stat file; fields counted after the last ')' (the name may hold
- * spaces and parentheses). */
 static int read_stat(const char *path, struct task_stat *ts)
 {
-	char buf[1024];
-	if (pf_read_small(path, buf, sizeof buf) < 0)
+	unsigned long long v[43];
+	if (pf_read_stat_fields(path, v, 43) != 0)
 		return -1;
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	/* p+2 is field 3 (state). */
-	unsigned long long v[40] = { 0 };
-	int field = 3;
-	p += 2;
-	while (*p && field <= 42) {
-		char *end;
-		if (field >= 4) {
-			unsigned long long x = strtoull(p, &end, 10);
-			if (field - 3 < 40)
-				v[field - 3] = x;
-			p = end;
-		} else {
-			while (*p && *p != ' ')
-				p++;
-		}
-		while (*p == ' ')
-			p++;
-		field++;
-	}
-	/* v[k] holds field k+3: minflt 10, majflt 12, utime 14, stime 15, start 22. */
-	ts->minflt = v[7];
-	ts->majflt = v[9];
-	ts->cpu_ticks = v[11] + v[12];
-	ts->start_ticks = v[19];
-	ts->blkio_ticks = v[39];
+	/* minflt 10, majflt 12, utime 14, stime 15, start 22, blkio 42. */
+	ts->minflt = v[10];
+	ts->majflt = v[12];
+	ts->cpu_ticks = v[14] + v[15];
+	ts->start_ticks = v[22];
+	ts->blkio_ticks = v[42];
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "companion.h"
 
 #include "../../shim/engine.h"
+#include "../../shim/procfs.h"
 #include "../../shim/stats.h"
 
 #include <dirent.h>
@@ -30,32 +31,9 @@ struct task_stat {
 
 static int read_stat(const char *path, struct task_stat *ts)
 {
-	char buf[1024];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	unsigned long long v[23];
+	if (pf_read_stat_fields(path, v, 23) != 0)
 		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	unsigned long long v[23] = { 0 };
-	p += 2;
-	for (int field = 3; *p && field <= 22; field++) {
-		char *end;
-		if (field >= 4) {
-			v[field] = strtoull(p, &end, 10);
-			p = end;
-		} else {
-			while (*p && *p != ' ')
-				p++;
-		}
-		while (*p == ' ')
-			p++;
-	}
 	ts->minflt = v[10];
 	ts->majflt = v[12];
 	ts->cpu_ticks = v[14] + v[15];
