@@ -9,6 +9,7 @@
  * never a hook.
  */
 #include "advise.h"
+#include "pagemap.h"
 #include "procfs.h"
 #include "real.h"
 
@@ -65,10 +66,6 @@ int pf_advise_populate(uintptr_t addr, size_t len)
 	return advise(addr, len, MADV_POPULATE_READ);
 }
 
-#define PM_PRESENT (1ull << 63)
-#define PM_SWAPPED (1ull << 62)
-#define PM_FILE (1ull << 61)
-
 /* True when every page of [addr, addr+len) that is in memory (or in swap)
  * is a page-cache page: no private copy the program wrote, which
  * MADV_PAGEOUT would push out to swap. */
@@ -77,21 +74,19 @@ static bool only_file_pages(uintptr_t addr, size_t len)
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	uint64_t ent[512];
 	int saved = errno;
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		errno = saved;
+	int fd = pf_pagemap_open();
+	if (fd < 0)
 		return false;
-	}
 	bool ok = true;
 	for (size_t off = 0; ok && off < len; off += 512 * pg) {
 		size_t n = (len - off) / pg < 512 ? (len - off + pg - 1) / pg : 512;
-		ssize_t got = pread(fd, ent, n * sizeof ent[0], (off_t)((addr + off) / pg * sizeof ent[0]));
-		if (got != (ssize_t)(n * sizeof ent[0])) {
+		if (pf_pagemap_read(fd, addr + off, ent, n) != n) {
 			ok = false;
 			break;
 		}
 		for (size_t i = 0; i < n; i++)
-			if ((ent[i] & PM_SWAPPED) || ((ent[i] & PM_PRESENT) && !(ent[i] & PM_FILE)))
+			if ((ent[i] & PF_PM_SWAPPED) ||
+			    ((ent[i] & PF_PM_PRESENT) && !(ent[i] & PF_PM_FILE)))
 				ok = false;
 	}
 	close(fd);

@@ -42,6 +42,7 @@
  * exists, never across madvise, mincore or a pagemap read.
  */
 #include "follow.h"
+#include "pagemap.h"
 #include "advise.h"
 #include "engine.h"
 #include "options.h"
@@ -229,7 +230,7 @@ static enum step_result bring(struct pf_follow *f, size_t c, size_t c_end, unsig
 	enum step_result r = OK;
 	uint64_t held0 = f->held;
 	int64_t t0 = pf_now_ns();
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int fd = pf_pagemap_open();
 	*brought = 0;
 	if (max > BATCH_CHUNKS)
 		max = BATCH_CHUNKS;
@@ -281,7 +282,7 @@ static enum step_result bring_current(struct pf_follow *f, size_t c, dev_t dev, 
 	enum step_result r = issue(f, c, pf_readahead_step(dev), room == UINT64_MAX ? room : pf_pressure_room());
 	if (r != OK)
 		return r;
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int fd = pf_pagemap_open();
 	int err = populate(f, c, fd);
 	if (fd >= 0)
 		close(fd);
@@ -368,7 +369,7 @@ static void release_behind(struct pf_follow *f, uint64_t budget)
 			uintptr_t a = f->start + c * PF_CHUNK;
 			pf_advise_pageout(a, chunk_end(f, c) - c * PF_CHUNK);
 			if (fd < 0)
-				fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+				fd = pf_pagemap_open();
 			if (fd < 0)
 				continue;
 			/* Still mapped: a page was busy, or (every time) the kernel

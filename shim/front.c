@@ -34,6 +34,7 @@
  * changes it without any lock.
  */
 #include "front.h"
+#include "pagemap.h"
 #include "alloc.h"
 #include "real.h"
 
@@ -128,10 +129,7 @@ bool pf_front_touched_now(int fd, const struct pf_follow *f, size_t c)
 	uint64_t e;
 	if (!pf_front_sentinel(f, c, &a, &b))
 		return false;
-	off_t at = (off_t)(a / (uintptr_t)sysconf(_SC_PAGESIZE) * sizeof e);
-	if (pread(fd, &e, sizeof e, at) != (ssize_t)sizeof e)
-		return false;
-	return (e >> 63) & 1;
+	return pf_pagemap_read(fd, a, &e, 1) == 1 && (e & PF_PM_PRESENT);
 }
 
 static bool touched(const struct pf_follow *f, size_t c)
@@ -188,7 +186,7 @@ static void drop_front(struct pf_follow *f, unsigned i)
 
 long pf_front_poll(struct pf_follow *f, int64_t now)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int fd = pf_pagemap_open();
 	if (fd < 0)
 		return -1;
 	long newly = 0;

@@ -22,6 +22,7 @@
  * under stats.c's proc_lock, which guards the static snapshot below.
  */
 #include "attrib.h"
+#include "pagemap.h"
 #include "engine.h"
 #include "procfs.h"
 #include "stats.h"
@@ -137,16 +138,15 @@ static struct {
 /* Pages present among n pages from page index first (fd: pagemap). */
 static long present(int fd, uintptr_t first, size_t n)
 {
+	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uint64_t ent[512];
 	long count = 0;
 	while (n > 0) {
-		size_t k = n < 512 ? n : 512;
-		ssize_t r = pread(fd, ent, k * 8, (off_t)(first * 8));
-		if (r <= 0)
+		size_t k = pf_pagemap_read(fd, first * page, ent, n < 512 ? n : 512);
+		if (k == 0)
 			return -1;
-		k = (size_t)r / 8;
 		for (size_t i = 0; i < k; i++)
-			count += (long)(ent[i] >> 63);
+			count += (ent[i] & PF_PM_PRESENT) != 0;
 		first += k;
 		n -= k;
 	}
@@ -172,7 +172,7 @@ size_t pf_procstat_diag_json(char *buf, size_t size)
 	pf_table_unlock();
 
 	size_t o = pf_attrib_json(buf, size);
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int fd = pf_pagemap_open();
 	o += (size_t)snprintf(buf + o, size > o ? size - o : 0, ",\"residency\":\"%s\",\"mappings\":[",
 			      fd >= 0 ? "pagemap" : "unavailable");
 	size_t share = n ? PAGEMAP_PAGES / n : 0;
