@@ -17,11 +17,8 @@ int pf_pagemap_open(void)
 
 size_t pf_pagemap_read(int fd, uintptr_t addr, uint64_t *ent, size_t n)
 {
-	static long page;
-	if (!page)
-		page = sysconf(_SC_PAGESIZE);
 	int saved = errno;
-	off_t at = (off_t)(addr / (uintptr_t)page * sizeof *ent);
+	off_t at = (off_t)(addr / (uintptr_t)sysconf(_SC_PAGESIZE) * sizeof *ent);
 	size_t done = 0;
 	while (done < n) {
 		ssize_t r = pread(fd, ent + done, (n - done) * sizeof *ent, at + (off_t)(done * sizeof *ent));
