@@ -27,13 +27,10 @@ ssize_t pf_read_small(const char *path, char *buf, size_t size)
 	return n;
 }
 
-int pf_read_stat_fields(const char *path, unsigned long long *v, int n)
+int pf_parse_stat_fields(const char *buf, unsigned long long *v, int n)
 {
-	char buf[1024];
 	memset(v, 0, sizeof *v * (size_t)n);
-	if (pf_read_small(path, buf, sizeof buf) < 0)
-		return -1;
-	char *p = strrchr(buf, ')');
+	const char *p = strrchr(buf, ')');
 	if (!p || !p[1])
 		return -1;
 	p += 2; /* field 3, the state: a letter */
@@ -50,4 +47,14 @@ int pf_read_stat_fields(const char *path, unsigned long long *v, int n)
 			p++;
 	}
 	return 0;
+}
+
+int pf_read_stat_fields(const char *path, unsigned long long *v, int n)
+{
+	char buf[1024];
+	if (pf_read_small(path, buf, sizeof buf) < 0) {
+		memset(v, 0, sizeof *v * (size_t)n);
+		return -1;
+	}
+	return pf_parse_stat_fields(buf, v, n);
 }

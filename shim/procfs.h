@@ -15,10 +15,12 @@
  * returns the length, or -1 when the file cannot be read or is empty. */
 ssize_t pf_read_small(const char *path, char *buf, size_t size);
 
-/* Reads a /proc/.../stat file: v[k] is its numeric field k (counted from 1
- * as in proc(5)) for 4 <= k < n, counted after the last ')' (a command name
- * may hold spaces and parentheses); fields past the end read 0.  Returns 0,
- * or -1 when the file cannot be read or parsed. */
+/* Parses the text of a /proc/.../stat file: v[k] is its numeric field k
+ * (counted from 1 as in proc(5)) for 4 <= k < n, counted after the last ')'
+ * (a command name may hold spaces and parentheses); fields past the end
+ * read 0.  Returns 0, or -1 when buf is no stat line. */
+int pf_parse_stat_fields(const char *buf, unsigned long long *v, int n);
+/* The same, read from path. */
 int pf_read_stat_fields(const char *path, unsigned long long *v, int n);
 
 #endif

@@ -88,6 +88,24 @@ read_when_warmed() {
 	kill -USR1 "$(sed -n 's/^pid=//p' "$2")"
 }
 
+# warmed_run FILE READY ARGS...: runs the wrapper with ARGS in the
+# background, lets its target read once the report says FILE is warmed (see
+# read_when_warmed), waits; the target's stdout in $output, the exit status
+# in $st.  Nothing may reach stderr.
+warmed_run() {
+	local f=$1 ready=$2 cpid
+	shift 2
+	"$PREFAULT" "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	cpid=$!
+	BG_PIDS="$cpid"
+	read_when_warmed "$f" "$ready"
+	st=0
+	wait "$cpid" || st=$?
+	output="$(cat "$BATS_TEST_TMPDIR/out")"
+	echo "$output"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
+
 # no_guard_left [TEXT]: no live guard process (guard.c) of this test's is
 # running: one whose command line (the companion's) holds TEXT, by default
 # this test's directory.  Other runs' guards (a suite run beside this one) and
@@ -121,18 +139,11 @@ as_nobody() {
 }
 
 @test "a static Go program under prefault -- takes at most 5% of its plain major faults" {
-	local f ready="$BATS_TEST_TMPDIR/ready" cpid st=0
+	local f ready="$BATS_TEST_TMPDIR/ready" st
 	f="$(big_file companion.bin 256M)"
-	"$PREFAULT" --stats "$STATS" -- "$COLDMAP" -file "$f" -pause 1s -wait-usr1 -ready "$ready" \
-		-reads "$READS" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
-	cpid=$!
-	BG_PIDS="$cpid"
-	read_when_warmed "$f" "$ready"
-	wait "$cpid" || st=$?
-	output="$(cat "$BATS_TEST_TMPDIR/out")"
-	echo "$output"
+	warmed_run "$f" "$ready" --stats "$STATS" -- "$COLDMAP" -file "$f" -pause 1s -wait-usr1 \
+		-ready "$ready" -reads "$READS"
 	[ "$st" -eq 0 ]
-	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 	local majflt
 	majflt="$(field majflt)"
 	echo "companion: $majflt major faults in $READS reads, allowed $(allowed_majflt)"
@@ -374,16 +385,8 @@ as_nobody() {
 	# Under the companion nothing of prefault's runs in the program.
 	rm -f "$ready"
 	"$PROGS/evict" "$f" >&2
-	"$PREFAULT" --companion --stats "$STATS" -- "$lonely" "$f" "$ready" "$READS" \
-		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
-	cpid=$!
-	BG_PIDS="$cpid"
-	read_when_warmed "$f" "$ready"
-	wait "$cpid" || st=$?
-	output="$(cat "$BATS_TEST_TMPDIR/out")"
-	echo "$output"
+	warmed_run "$f" "$ready" --companion --stats "$STATS" -- "$lonely" "$f" "$ready" "$READS"
 	[ "$st" -eq 0 ]
-	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 	[ "$(field single_threaded)" -eq 1 ]
 	[ "$(field threads)" -eq 1 ]
 	echo "companion: $(field majflt) major faults in $READS reads, allowed $((plain * READS / 200 / 20))"

@@ -35,6 +35,7 @@
 
 #include "../../shim/engine.h"
 #include "../../shim/options.h"
+#include "../../shim/procfs.h"
 #include "../../shim/real.h"
 #include "../../shim/stats.h"
 #include "../../shim/table.h"
@@ -110,26 +111,11 @@ struct statline {
 	unsigned threads;
 };
 
-/* Parses /proc/PID/stat: fields counted after the last ')'. */
 static int parse_stat(const char *buf, struct statline *s)
 {
-	const char *p = strrchr(buf, ')');
-	if (!p)
+	unsigned long long v[24];
+	if (pf_parse_stat_fields(buf, v, 24) != 0)
 		return -1;
-	p += 2; /* field 3, state */
-	unsigned long long v[24] = { 0 };
-	for (int field = 3; *p && field <= 23; field++) {
-		char *end;
-		if (field >= 4) {
-			v[field] = strtoull(p, &end, 10);
-			p = end;
-		} else {
-			while (*p && *p != ' ')
-				p++;
-		}
-		while (*p == ' ')
-			p++;
-	}
 	s->ppid = (pid_t)v[4];
 	s->minflt = v[10];
 	s->majflt = v[12];
