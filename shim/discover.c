@@ -66,6 +66,7 @@
 #include "real.h"
 #include "stats.h"
 #include "table.h"
+#include "threads.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -892,17 +893,7 @@ static void disc_start(void)
 	int saved = errno;
 	/* Only the process's one thread can have the watch cover all of it. */
 	bool alone = __libc_single_threaded;
-	pthread_attr_t attr;
-	pthread_t t;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, THREAD_STACK);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&t, &attr, disc_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
+	int rc = pf_thread_start(disc_main, NULL, THREAD_STACK);
 	if (rc == 0 && alone) {
 		/* The new thread's id, for the watch's signal: it is the first
 		 * thing the thread does (tens of microseconds, once). */

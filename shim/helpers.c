@@ -13,6 +13,7 @@
 #include "log.h"
 #include "options.h"
 #include "stats.h"
+#include "threads.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -127,20 +128,10 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
-/* Starts one helper with every signal blocked; helpers_lock held. */
+/* Starts one helper; helpers_lock held. */
 static int start_helper_locked(void)
 {
-	sigset_t all, old;
-	pthread_attr_t attr;
-	pthread_t t;
-	sigfillset(&all);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, HELPER_STACK);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&t, &attr, helper_main, (void *)(uintptr_t)started_total);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
+	int rc = pf_thread_start(helper_main, (void *)(uintptr_t)started_total, HELPER_STACK);
 	if (rc == 0) {
 		running++;
 		started_total++;

@@ -26,6 +26,7 @@ struct pf_options {
 	uint64_t window;              /* PREFAULT_WINDOW */
 	bool inherit;                 /* PREFAULT_INHERIT */
 	enum pf_discover_mode discover; /* PREFAULT_DISCOVER */
+	bool fast_stdio;              /* PREFAULT_FAST_STDIO */
 };
 
 extern struct pf_options pf_opt;

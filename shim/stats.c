@@ -21,6 +21,7 @@
  * clocks and the byte count are atomics.
  */
 #include "stats.h"
+#include "stdio_locks.h"
 #include "discover.h"
 #include "advise.h"
 #include "engine.h"
@@ -355,9 +356,10 @@ void pf_stats_write_proc(void)
 	size_t n = (size_t)head(line, size, "proc", pf_now());
 	n += (size_t)snprintf(line + n, size - n,
 			      ",\"program\":%s,\"helpers\":%s,\"brought_in\":%" PRIu64 ",\"budget\":%" PRIu64
-			      ",\"tracked\":%zu,\"discovery\":\"%s\"",
+			      ",\"tracked\":%zu,\"discovery\":\"%s\",\"stdio\":\"%s\"",
 			      a, b, pf_engine_brought_in(), pf_engine_budget(), pf_table_count(),
-			      pf_discover_how ? pf_discover_how() : "off");
+			      pf_discover_how ? pf_discover_how() : "off",
+			      pf_stdio_state ? pf_stdio_state() : "glibc");
 	if (pf_procstat_diag_json && n < size)
 		n += pf_procstat_diag_json(line + n, size - n);
 	pthread_mutex_lock(&ring_lock);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # core-safety.bats - the program cannot tell prefault is there: return values
 # and errno, file truncation, MAP_FIXED, mremap, fork, descriptors,
-# unshare.
+# unshare, stdio locking.
 
 load test_helper
 
@@ -13,7 +13,7 @@ setup() {
 	prefault_setup
 }
 
-@test "mmap, munmap and mremap return values and errno are the same as libc's" {
+@test "return values and errno of every hooked call are the same as libc's" {
 	local plain line name want stats dir
 	stats="$BATS_TEST_TMPDIR/stats.jsonl"
 	dir="$(data_dir)"
@@ -36,7 +36,10 @@ setup() {
 		fi
 	done <<<"$plain"
 	for want in mmap_ok mmap_ebadf mmap_einval mmap_enodev mmap_eacces mmap_enomem \
-		munmap_ok munmap_einval mremap_ok mremap_einval mremap_enomem mremap_efault; do
+		munmap_ok munmap_einval mremap_ok mremap_einval mremap_enomem mremap_efault \
+		fopen_ok fopen_enoent fopen_einval fdopen_ebadf freopen_enoent tmpfile_ok \
+		popen_einval popen_ok memstream_ok cookie_ok timercreate_einval mqnotify_ebadf \
+		aiofsync_einval liolistio_einval pthreadcreate_ok thrdcreate_ok; do
 		grep -q "^${want}_" <<<"$plain" || fail "no ${want}_ case"
 	done
 
@@ -183,4 +186,40 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[ "$output" = "$plain" ]
+}
+
+@test "a single-threaded program keeps glibc's unlocked stdio beside prefault's thread" {
+	local f out
+	f="$(big_file f8 8M)"
+	out="$BATS_TEST_TMPDIR/out"
+
+	run --separate-stderr preloaded "$PROGS/stdiolocks" "$f" pthread "$out"
+	show
+	[ "$status" -eq 0 ]
+	# prefault's helper is there (2 threads), yet no stream is marked for
+	# locking, neither the standard ones nor one opened after it started.
+	[ "${lines[0]}" = "before: threads=2 std=unlocked opened=unlocked" ]
+
+	# The mark is glibc's reaction to prefault's thread: here it stays.
+	PREFAULT_FAST_STDIO=0 run --separate-stderr preloaded "$PROGS/stdiolocks" "$f" pthread "$out"
+	show
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "before: threads=2 std=locked opened=locked" ]
+}
+
+@test "stdio locking is back before the program's own second thread runs, however it starts" {
+	local f out how
+	f="$(big_file f8 8M)"
+	out="$BATS_TEST_TMPDIR/out"
+	for how in pthread thrd timer aio lio mq gai; do
+		run --separate-stderr preloaded "$PROGS/stdiolocks" "$f" "$how" "$out"
+		printf 'how=%s\n' "$how"
+		show
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "before: threads=2 std=unlocked opened=unlocked" ]
+		# Printed by the new thread before it writes: every stream locked.
+		[[ ${lines[1]} == "after: threads="*" std=locked opened=locked" ]]
+		# Two threads putc 2000000 characters each to one stream: none lost.
+		[ "${lines[2]}" = "bytes=4000000" ]
+	done
 }

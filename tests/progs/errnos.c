@@ -1,13 +1,19 @@
 /*
- * errnos DIR - performs failing and succeeding mmap, munmap and mremap calls
- * and prints one "case: ret=R errno=E" line each: R is "ok" or "-1", E the
+ * errnos DIR - performs failing and succeeding mmap, munmap and mremap calls,
+ * and calls of the other functions the library hooks (stdio_locks.c), and
+ * prints one "case: ret=R errno=E" line each: R is "ok" or "-1", E the
  * errno name, or "unchanged" when the call left errno as it was (it is set
  * to a sentinel before every call).  Run plain and preloaded, the output
  * must be the same.  DIR is a scratch directory on a real file system.
  */
 #include "testlib.h"
 
+#include <aio.h>
+#include <mqueue.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <threads.h>
 
 #define SENTINEL EXDEV
 #define MB (1UL << 20)
@@ -36,6 +42,69 @@ static void report(const char *name, int failed)
 	void *r_ = mremap(__VA_ARGS__); \
 	report(name, r_ == MAP_FAILED); \
 } while (0)
+
+/* For calls that return a stream: NULL is the failure.  CLOSE is fclose,
+ * or pclose for popen. */
+#define STREAM_CLOSED(name, call, CLOSE) do { \
+	errno = SENTINEL; \
+	FILE *f_ = (call); \
+	report(name, f_ == NULL); \
+	if (f_) \
+		CLOSE(f_); \
+} while (0)
+#define STREAM(name, call) STREAM_CLOSED(name, call, fclose)
+
+/* For calls that return -1 and set errno. */
+#define CALL(name, call) do { \
+	errno = SENTINEL; \
+	report(name, (call) != 0); \
+} while (0)
+
+static void *idle_thread(void *arg) { return arg; }
+static int idle_thrd(void *arg) { (void)arg; return 0; }
+static ssize_t no_read(void *c, char *b, size_t n) { (void)c; (void)b; (void)n; return 0; }
+
+/* The hooked functions besides mmap, munmap and mremap; last, since the
+ * thread ones leave the process multi-threaded. */
+static void other_hooks(const char *path, int closed, char *buf)
+{
+	char missing[4200];
+	snprintf(missing, sizeof missing, "%s.missing", path);
+	STREAM("fopen_ok_file", fopen(path, "r"));
+	STREAM("fopen_enoent_missing", fopen(missing, "r"));
+	STREAM("fopen_einval_mode", fopen(path, "q"));
+	STREAM("fdopen_ebadf_closed", fdopen(closed, "r"));
+	STREAM("freopen_enoent_missing", freopen(missing, "r", fopen(path, "r")));
+	STREAM("tmpfile_ok_new", tmpfile());
+	STREAM_CLOSED("popen_einval_mode", popen("true", "q"), pclose);
+	STREAM_CLOSED("popen_ok_true", popen("true", "r"), pclose);
+	size_t size;
+	char *mem = NULL;
+	STREAM("memstream_ok_open", open_memstream(&mem, &size));
+	free(mem);
+	cookie_io_functions_t io = { .read = no_read };
+	STREAM("cookie_ok_open", fopencookie(NULL, "r", io));
+
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	CALL("timercreate_einval_clock", timer_create((clockid_t)12345, &none, &(timer_t){ 0 }));
+	CALL("mqnotify_ebadf_closed", mq_notify((mqd_t)closed, &none));
+	struct aiocb cb = { .aio_fildes = closed, .aio_buf = buf, .aio_nbytes = 1 };
+	CALL("aiofsync_einval_op", aio_fsync(12345, &cb));
+	struct aiocb *list[] = { &cb };
+	CALL("liolistio_einval_mode", lio_listio(12345, list, 1, &none));
+
+	/* pthread_create and thrd_create return their error; errno stays. */
+	pthread_t t;
+	errno = SENTINEL;
+	int rc = pthread_create(&t, NULL, idle_thread, NULL);
+	report("pthreadcreate_ok_thread", rc != 0);
+	pthread_join(t, NULL);
+	thrd_t t2;
+	errno = SENTINEL;
+	rc = thrd_create(&t2, idle_thrd, NULL);
+	report("thrdcreate_ok_thread", rc != thrd_success);
+	thrd_join(t2, NULL);
+}
 
 static int open_or_die(const char *path, int flags)
 {
@@ -160,5 +229,7 @@ int main(int argc, char **argv)
 	MREMAP("mremap_ok_fixed", p, 4 * MB, 4 * MB, MREMAP_MAYMOVE | MREMAP_FIXED,
 	       hole(4 * MB));
 	fflush(stdout);
+	static char aio_buf[16];
+	other_hooks(path, closed, aio_buf);
 	return 0;
 }

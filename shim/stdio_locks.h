@@ -1,0 +1,18 @@
+/*
+ * stdio_locks.h - glibc's lock-free stdio kept for a program with one
+ * thread of its own (stdio_locks.c, library only).
+ */
+#ifndef PF_STDIO_LOCKS_H
+#define PF_STDIO_LOCKS_H
+
+#include <stdbool.h>
+
+/* Called on the program's one thread right after prefault's first thread
+ * started.  Weak: absent from the companion. */
+void pf_stdio_first_thread(void) __attribute__((weak));
+
+/* "fast" while the program's streams go unlocked thanks to prefault,
+ * "locked" once handed back to glibc, "glibc" when never touched. */
+const char *pf_stdio_state(void) __attribute__((weak));
+
+#endif
