@@ -26,6 +26,7 @@
 #include "budget.h"
 #include "engine.h"
 #include "follow.h"
+#include "iolimit.h"
 #include "options.h"
 #include "pressure.h"
 #include "stats.h"
@@ -163,8 +164,10 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 	m->ahead = j->ahead + n;
 	snapshot(j, m);
 	pf_table_unlock();
-	if (fresh)
+	if (fresh) {
+		pf_iolimit_pace(j->dev, (size_t)fresh);
 		pf_advise_willneed(j->start + j->ahead, n);
+	}
 	j->ahead += n;
 	*fresh_out = fresh != 0;
 	return GOING;
@@ -174,9 +177,11 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 static enum outcome populate_step(struct job *j, size_t n)
 {
 	int err = 0;
-	if (pf_populate_read_supported())
+	if (pf_populate_read_supported()) {
+		int64_t t0 = pf_now_ns();
 		err = pf_advise_populate(j->start + j->done, n);
-	else
+		pf_iolimit_waited(j->dev, pf_now_ns() - t0);
+	} else
 		pace(n);
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);

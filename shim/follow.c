@@ -42,6 +42,7 @@
  * exists, never across madvise, mincore or a pagemap read.
  */
 #include "follow.h"
+#include "iolimit.h"
 #include "pagemap.h"
 #include "advise.h"
 #include "engine.h"
@@ -147,7 +148,7 @@ static size_t chunk_end(const struct pf_follow *f, size_t c)
 
 /* Charges chunk c (its pages mincore does not report resident) and starts
  * reading it. */
-static enum step_result issue(struct pf_follow *f, size_t c, size_t step, uint64_t room)
+static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t dev, uint64_t room)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	uintptr_t a = f->start + c * PF_CHUNK;
@@ -173,8 +174,11 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, uint64
 	f->held += fresh;
 	f->chunk[c] = (f->chunk[c] & ~PF_CH_PAGES) | (uint32_t)pages | PF_CH_BROUGHT;
 	if (fresh)
-		for (size_t o = 0; o < n; o += step)
-			pf_advise_willneed(a + o, n - o < step ? n - o : step);
+		for (size_t o = 0; o < n; o += step) {
+			size_t piece = n - o < step ? n - o : step;
+			pf_iolimit_pace(dev, piece);
+			pf_advise_willneed(a + o, piece);
+		}
 	return OK;
 }
 
@@ -237,7 +241,7 @@ static enum step_result bring(struct pf_follow *f, size_t c, size_t c_end, unsig
 	for (; c < c_end && *brought < max; c++) {
 		if (f->chunk[c] & (PF_CH_BROUGHT | PF_CH_TOUCHED | PF_CH_DROPPED))
 			continue;
-		r = issue(f, c, step, room == UINT64_MAX ? room : pf_pressure_room());
+		r = issue(f, c, step, dev, room == UINT64_MAX ? room : pf_pressure_room());
 		if (r != OK)
 			break;
 		queue[tail++] = c;
@@ -279,7 +283,8 @@ static enum step_result bring_current(struct pf_follow *f, size_t c, dev_t dev, 
 {
 	if (!(f->chunk[c] & PF_CH_TOUCHED) || (f->chunk[c] & (PF_CH_BROUGHT | PF_CH_DROPPED)))
 		return OK;
-	enum step_result r = issue(f, c, pf_readahead_step(dev), room == UINT64_MAX ? room : pf_pressure_room());
+	enum step_result r = issue(f, c, pf_readahead_step(dev), dev,
+				   room == UINT64_MAX ? room : pf_pressure_room());
 	if (r != OK)
 		return r;
 	int fd = pf_pagemap_open();

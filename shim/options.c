@@ -46,6 +46,7 @@ static const struct option_def defs[] = {
 	{ "PREFAULT_INHERIT", K_BOOL, "1", 0, 1, &pf_opt.inherit, 0 },
 	{ "PREFAULT_DISCOVER", K_DISCOVER, "auto", 0, 0, &pf_opt.discover, 0 },
 	{ "PREFAULT_FAST_STDIO", K_BOOL, "1", 0, 1, &pf_opt.fast_stdio, 0 },
+	{ "PREFAULT_PACE", K_BOOL, "1", 0, 1, &pf_opt.pace, 0 },
 };
 
 /* Parses "128M", "2GiB", "65536"; returns 0 or -1. */

@@ -27,6 +27,7 @@ struct pf_options {
 	bool inherit;                 /* PREFAULT_INHERIT */
 	enum pf_discover_mode discover; /* PREFAULT_DISCOVER */
 	bool fast_stdio;              /* PREFAULT_FAST_STDIO */
+	bool pace;                    /* PREFAULT_PACE */
 };
 
 extern struct pf_options pf_opt;

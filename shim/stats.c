@@ -22,6 +22,7 @@
  */
 #include "stats.h"
 #include "stdio_locks.h"
+#include "iolimit.h"
 #include "discover.h"
 #include "advise.h"
 #include "engine.h"
@@ -360,6 +361,8 @@ void pf_stats_write_proc(void)
 			      a, b, pf_engine_brought_in(), pf_engine_budget(), pf_table_count(),
 			      pf_discover_how ? pf_discover_how() : "off",
 			      pf_stdio_state ? pf_stdio_state() : "glibc");
+	if (n < size)
+		n += pf_iolimit_json(line + n, size - n);
 	if (pf_procstat_diag_json && n < size)
 		n += pf_procstat_diag_json(line + n, size - n);
 	pthread_mutex_lock(&ring_lock);

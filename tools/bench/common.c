@@ -92,6 +92,7 @@ void bench_parse_args(struct bench_opts *opts, int argc, char **argv, const char
 		{ "populate", no_argument, NULL, 'O' },
 		{ "pread", no_argument, NULL, 'R' },
 		{ "keep", no_argument, NULL, 'K' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -113,6 +114,7 @@ void bench_parse_args(struct bench_opts *opts, int argc, char **argv, const char
 		case 'O': opts->populate = 1; break;
 		case 'R': opts->use_pread = 1; break;
 		case 'K': opts->keep = 1; break;
+		case 'r': opts->rate = bench_parse_ulong("--rate", optarg); break;
 		default: bench_die("usage: %s %s", program_invocation_short_name, usage);
 		}
 	}

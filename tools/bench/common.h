@@ -24,6 +24,7 @@ struct bench_opts {
 	int populate;           /* --populate: mmap with MAP_POPULATE (bench-random) */
 	int use_pread;          /* --pread: pread(2) instead of a mapping (bench-random) */
 	int keep;               /* --keep: leave the cache as it is (warmed by another tool) */
+	unsigned long rate;     /* --rate: reads per second, on a fixed schedule (0: flat out) */
 };
 
 /* Counters of the calling thread at one instant. */

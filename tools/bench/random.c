@@ -20,7 +20,9 @@
  *                [--dir DIR] [--hot | --keep] [--prepare] [--populate | --pread]
  *
  * --keep leaves the page cache as it is (a file warmed by vmtouch before the
- * program starts); cached_at_start then says how much was there.
+ * program starts); cached_at_start then says how much was there.  --rate N
+ * reads on a fixed schedule of N a second (a server answering requests)
+ * instead of flat out; a read's latency is still the read alone.
  */
 #include "common.h"
 
@@ -29,20 +31,37 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
-	"[--size 512M] [--pause MS] [--reads N] [--seed N] [--dir DIR] [--hot | --keep]"
+	"[--size 512M] [--pause MS] [--reads N] [--rate N] [--seed N] [--dir DIR] [--hot | --keep]"
 	" [--prepare] [--populate | --pread]";
+
+/* Before read i at `rate` a second from start_ns: sleeps until its turn. */
+static void wait_turn(unsigned long rate, uint64_t start_ns, unsigned long i)
+{
+	if (!rate)
+		return;
+	uint64_t due = start_ns + (uint64_t)i * 1000000000ull / rate, now = bench_now_ns();
+	if (due > now) {
+		struct timespec ts = { (time_t)((due - now) / 1000000000ull),
+				       (long)((due - now) % 1000000000ull) };
+		nanosleep(&ts, NULL);
+	}
+}
 
 /* Reads one byte of each chosen page, timing each read into lat. */
 static void read_random_pages(const unsigned char *map, uint64_t pages,
-			      unsigned long reads, uint64_t seed, struct bench_lat *lat)
+			      unsigned long reads, unsigned long rate, uint64_t seed,
+			      struct bench_lat *lat)
 {
 	uint64_t state = seed ? seed : 1;
 	long pagesize = sysconf(_SC_PAGESIZE);
+	uint64_t start = bench_now_ns();
 
 	for (unsigned long i = 0; i < reads; i++) {
+		wait_turn(rate, start, i);
 		uint64_t off = (bench_rand(&state) % pages) * (uint64_t)pagesize;
 		uint64_t t0 = bench_now_ns();
 
@@ -52,14 +71,16 @@ static void read_random_pages(const unsigned char *map, uint64_t pages,
 }
 
 /* The same reads through pread(2), one page each, into buf. */
-static void pread_random_pages(int fd, uint64_t pages, unsigned long reads, uint64_t seed,
-			       struct bench_lat *lat)
+static void pread_random_pages(int fd, uint64_t pages, unsigned long reads, unsigned long rate,
+			       uint64_t seed, struct bench_lat *lat)
 {
 	uint64_t state = seed ? seed : 1;
 	long pagesize = sysconf(_SC_PAGESIZE);
 	static unsigned char buf[65536];
+	uint64_t start = bench_now_ns();
 
 	for (unsigned long i = 0; i < reads; i++) {
+		wait_turn(rate, start, i);
 		uint64_t off = (bench_rand(&state) % pages) * (uint64_t)pagesize;
 		uint64_t t0 = bench_now_ns();
 
@@ -108,15 +129,15 @@ int main(int argc, char **argv)
 	bench_snap(&before);
 	if (opts.use_pread)
 		pread_random_pages(fd, opts.size / (uint64_t)sysconf(_SC_PAGESIZE), opts.reads,
-				   opts.seed, &lat);
+				   opts.rate, opts.seed, &lat);
 	else
 		read_random_pages(map, opts.size / (uint64_t)sysconf(_SC_PAGESIZE), opts.reads,
-				  opts.seed, &lat);
+				  opts.rate, opts.seed, &lat);
 	bench_snap(&after);
 
-	printf("workload=random size=%llu reads=%lu pause_ms=%u hot=%d cached_at_start=%ld"
+	printf("workload=random size=%llu reads=%lu rate=%lu pause_ms=%u hot=%d cached_at_start=%ld"
 	       " access=%s setup_ms=%.3f",
-	       (unsigned long long)opts.size, opts.reads, opts.pause_ms, opts.hot, cached,
+	       (unsigned long long)opts.size, opts.reads, opts.rate, opts.pause_ms, opts.hot, cached,
 	       opts.use_pread ? "pread" : opts.populate ? "populate" : "mmap", setup_ns / 1e6);
 	bench_report_reads(&before, &after, &lat);
 	if (map)
