@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# pace.bats - under a cgroup's read limit, prefault reads the limit and
+# paces its own reads beneath it, so that the limit's budget is left for the
+# program's faults; a program that faults fast turns the pacing off.
+# (What the pacing buys, the latency of the program's faults, is measured by
+# `make bench`-style benchmarks, not here: see README, "Under a cgroup's I/O
+# limit".)
+
+load test_helper
+
+setup_file() {
+	prefault_setup_file
+}
+
+setup() {
+	prefault_setup
+}
+
+# limited BPS IOPS CMD...: CMD in a blkio group of its own with those read limits.
+limited() {
+	local bps=$1 iops=$2
+	shift 2
+	"$ROOT/tools/throttle" --quiet --bps "$bps" --iops "$iops" --dir "$(data_dir)" -- "$@"
+}
+
+last_proc() {
+	stats_eval "$1" "[r for r in R if r['ev'] == 'proc'][-1]$2"
+}
+
+@test "under a cgroup read limit: the limit is read from the group, and prefault's reads wait their turn" {
+	local f stats disk pages
+	f="$(big_file f64 64M)"
+	stats="$BATS_TEST_TMPDIR/stats.jsonl"
+	disk="$("$ROOT/tools/throttle" --which --dir "$(data_dir)" | cut -d' ' -f2)"
+
+	PREFAULT_STATS="$stats" run --separate-stderr limited 50M 500 \
+		env LD_PRELOAD="$LIB" "$PROGS/mapwatch" -s 2500 "$f"
+	show
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# Paced at 95% of 50 MiB/s the file is in within the pause.
+	pages="$(field pages)"
+	[ "$(num "$(field present)")" -ge $((pages * 9 / 10)) ]
+	stats_check "$stats"
+	[ "$(last_proc "$stats" "['io_limits']")" = \
+		"[{'disk': '$disk', 'rbps': 52428800, 'riops': 500}]" ]
+	# Helpers slept for their turn: a 64 MiB file at 50 MiB/s is over 1 s of turns.
+	[ "$(last_proc "$stats" "['io_paced_ms'] > 500")" = True ]
+	[ "$(last_proc "$stats" "['io_unpaced_steps']")" -eq 0 ]
+
+	# PREFAULT_PACE=0: the same limit read, no turn waited for.
+	"$PROGS/evict" "$f"
+	PREFAULT_PACE=0 PREFAULT_STATS="$stats.off" run --separate-stderr limited 50M 500 \
+		env LD_PRELOAD="$LIB" "$PROGS/mapwatch" -s 2500 "$f"
+	show
+	[ "$status" -eq 0 ]
+	[ "$(last_proc "$stats.off" "['io_paced_ms']")" = 0.0 ]
+}
+
+@test "under a cgroup read limit: a program faulting flat out turns the pacing off" {
+	local f stats
+	f="$(big_file f64 64M)"
+	stats="$BATS_TEST_TMPDIR/stats.jsonl"
+
+	# MADV_RANDOM and a byte of every page from the start: a fault a page,
+	# far above 20% of the 500 IOPS limit.
+	PREFAULT_STATS="$stats" run --separate-stderr limited 50M 500 \
+		env LD_PRELOAD="$LIB" "$PROGS/mapwatch" -R -r -s 0 "$f"
+	show
+	[ "$status" -eq 0 ]
+	stats_check "$stats"
+	[ "$(last_proc "$stats" "['io_unpaced_steps'] > 0")" = True ]
+}
