@@ -5,7 +5,8 @@
  * pages.  Prints majflt (its major faults during the reads), threads
  * (its thread count from /proc/self/status) and single_threaded (glibc's
  * __libc_single_threaded: 0 once any thread was ever created in the process,
- * which turns on stdio and malloc locking for good).
+ * which turns on malloc's locking for good, and stdio's unless prefault
+ * hands it back).
  */
 #include "testlib.h"
 
