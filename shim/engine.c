@@ -211,7 +211,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 		if (slice_end > j->len)
 			slice_end = j->len;
 		while (!budget_hit && j->ahead < slice_end && pf_window_room(w, j->ahead, j->done)) {
-			size_t step = pf_window_step(w, page);
+			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page));
 			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
 			bool fresh = false;
 			enum outcome o = read_ahead_step(j, n, page, &fresh);

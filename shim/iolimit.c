@@ -47,6 +47,7 @@
 
 #define PACE_SHARE 0.95      /* of the bytes a limit allows */
 #define PACE_IOPS_SHARE 0.5  /* of the requests: the program needs its own */
+#define PACED_STEP (256u * 1024u) /* a fault waits behind one such read on the disk */
 #define HUNGRY_SHARE 0.2     /* of the IOPS limit, in the program's major faults */
 #define STALL_NS (30ll * 1000000ll)
 #define CONTENDED_NS (1000ll * 1000000ll)
@@ -260,6 +261,16 @@ static double fault_rate_locked(int64_t now)
 	return program_fault_rate;
 }
 
+/* A limit applies to d and the program is not spending it by itself. */
+static bool paced_locked(const struct disk *d, int64_t now)
+{
+	if (!d->bps && !d->iops)
+		return false;
+	if (now < d->contended_until_ns)
+		return false;
+	return !d->iops || fault_rate_locked(now) < HUNGRY_SHARE * (double)d->iops;
+}
+
 void pf_iolimit_pace(dev_t dev, size_t bytes)
 {
 	if (!pf_opt.pace)
@@ -268,9 +279,7 @@ void pf_iolimit_pace(dev_t dev, size_t bytes)
 	pthread_mutex_lock(&pace_lock);
 	struct disk *d = disk_locked(dev, now);
 	int64_t wait = 0;
-	bool hungry = (d->bps || d->iops) &&
-		      (now < d->contended_until_ns ||
-		       (d->iops && fault_rate_locked(now) >= HUNGRY_SHARE * (double)d->iops));
+	bool hungry = (d->bps || d->iops) && !paced_locked(d, now);
 	if (hungry) {
 		unpaced_steps++;
 		d->next_ns = now;
@@ -331,4 +340,16 @@ void pf_iolimit_waited(dev_t dev, int64_t ns)
 		if (disks[i].dev == dev && (disks[i].bps || disks[i].iops))
 			disks[i].contended_until_ns = now + CONTENDED_NS;
 	pthread_mutex_unlock(&pace_lock);
+}
+
+size_t pf_iolimit_step(dev_t dev, size_t step)
+{
+	if (!pf_opt.pace || step <= PACED_STEP)
+		return step;
+	int64_t now = pf_now_ns();
+	pthread_mutex_lock(&pace_lock);
+	struct disk *d = disk_locked(dev, now);
+	bool paced = paced_locked(d, now);
+	pthread_mutex_unlock(&pace_lock);
+	return paced ? PACED_STEP : step;
 }

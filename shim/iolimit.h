@@ -14,6 +14,11 @@
  * else when the request's turn at the paced rate has come. */
 void pf_iolimit_pace(dev_t dev, size_t bytes);
 
+/* The step a helper should read in: `step`, or less while its reads of
+ * dev are paced, so that a fault of the program's waits behind one small
+ * read on the disk at most. */
+size_t pf_iolimit_step(dev_t dev, size_t step);
+
 /* Called by a helper after a read it asked for was waited for (ns): a
  * long wait means the limit's budget is spent by others, and pacing stops
  * for a while. */
