@@ -9,7 +9,9 @@
  * flight unpaced waited 89 ms at p99; beside the same readahead paced to
  * the limit in 2 MiB bursts, 0.3 ms, and the readahead still got 200 MiB/s.
  * So where the process's group (or an ancestor) limits reads of the disk
- * behind a file, helpers issue their WILLNEED steps at PACE_SHARE of it.
+ * behind a file, helpers issue their WILLNEED steps at PACE_SHARE of it,
+ * in steps of PACED_STEP (a fault waited behind a 1 MiB step on the disk
+ * itself: p99 0.52-0.60 ms against 0.26-0.27 with 256 KiB steps).
  *
  * Except while the program's own major faults come at HUNGRY_SHARE of the
  * IOPS limit or faster (a program reading at random flat out), or one of
