@@ -99,10 +99,12 @@ refused() {
     [ ! -e "$MARKER" ]
     local word
     for word in --off '-b,' --budget '-s,' --stats --log '-v,' --verbose --min-size --include \
-        --exclude '-j,' --threads '-w,' --window --no-inherit --discover --pid '-h,' --help --version \
+        --exclude '-j,' --threads '-w,' --window --no-inherit --discover --no-pace --locked-stdio \
+        --pid '-h,' --help --version \
         '[PREFAULT=0]' PREFAULT_BUDGET PREFAULT_STATS PREFAULT_LOG PREFAULT_MIN_SIZE \
         PREFAULT_INCLUDE PREFAULT_EXCLUDE PREFAULT_THREADS PREFAULT_WINDOW \
-        PREFAULT_INHERIT PREFAULT_DISCOVER PREFAULT_LIBRARY PREFAULT_COMPANION Examples:; do
+        PREFAULT_INHERIT PREFAULT_DISCOVER PREFAULT_PACE PREFAULT_FAST_STDIO \
+        PREFAULT_LIBRARY PREFAULT_COMPANION Examples:; do
         [[ $output == *"$word"* ]] || { echo "--help lacks $word"; false; }
     done
     run --separate-stderr "$PREFAULT" -h
@@ -196,7 +198,7 @@ refused() {
 @test "options become the PREFAULT_* variables" {
     run --separate-stderr "$PREFAULT" --budget 128M --threads 2 --stats "$BATS_TEST_TMPDIR/stats.%p" \
         --log "$BATS_TEST_TMPDIR/log" --min-size 64K --include '/data/*:*.db' --exclude '*.log' \
-        --window 8M --no-inherit --discover on --off -- env
+        --window 8M --no-inherit --discover on --no-pace --locked-stdio --off -- env
     [ "$status" -eq 0 ]
     has_line PREFAULT=0
     has_line PREFAULT_BUDGET=128M
@@ -209,6 +211,8 @@ refused() {
     has_line PREFAULT_WINDOW=8M
     has_line PREFAULT_INHERIT=0
     has_line PREFAULT_DISCOVER=1
+    has_line PREFAULT_PACE=0
+    has_line PREFAULT_FAST_STDIO=0
 }
 
 @test "short options, --opt=value and attached values" {
