@@ -97,14 +97,10 @@ static void unavailable(const char *what, int err)
 /* Start time of a thread (stat field 22), 0 when it is gone. */
 static unsigned long long thread_start(int tid)
 {
-	char path[64], buf[512];
+	char path[64];
+	unsigned long long v[23];
 	snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-	if (pf_read_small(path, buf, sizeof buf) < 0)
-		return 0;
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
+	return pf_read_stat_fields(path, v, 23) == 0 ? v[22] : 0;
 }
 
 /* Opens and maps the event of one thread into slot w; returns 0 or an

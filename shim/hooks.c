@@ -29,7 +29,6 @@
 
 #include "real.h"
 
-#define PF_EXPORT __attribute__((visibility("default")))
 
 
 static int hooks_ready;

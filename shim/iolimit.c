@@ -5,10 +5,9 @@
  * blk-throttle enforces a limit in slices (100 ms on a rotational disk): a
  * group that spends a slice's budget early has every read wait for the next
  * slice, the program's page faults included.  Measured here (cgroup v1,
- * 200 MiB/s and 2000 IOPS): a 4 KiB read beside MADV_WILLNEED kept in
- * flight unpaced waited 89 ms at p99; beside the same readahead paced to
- * the limit in 2 MiB bursts, 0.3 ms, and the readahead still got 200 MiB/s.
- * So where the process's group (or an ancestor) limits reads of the disk
+ * 200 MiB/s and 2000 IOPS; tools/bench/compare's server row: 200 random
+ * reads a second racing the load): the reads' p99 was 83-87 ms with
+ * prefault unpaced, 0.30-0.34 ms paced, plain's 0.32-0.49 ms.  So where the process's group (or an ancestor) limits reads of the disk
  * behind a file, helpers issue their WILLNEED steps at PACE_SHARE of it,
  * in steps of PACED_STEP (a fault waited behind a 1 MiB step on the disk
  * itself: p99 0.52-0.60 ms against 0.26-0.27 with 256 KiB steps).
@@ -103,6 +102,20 @@ static uint64_t io_max_value(const char *line, const char *key)
 	return strtoull(p, NULL, 10);
 }
 
+/* The next line of a NUL-terminated buffer, cut at its newline; NULL at the
+ * end.  *cursor starts at the buffer. */
+static char *next_line(char **cursor)
+{
+	char *line = *cursor;
+	if (!line || !*line)
+		return NULL;
+	char *end = strchr(line, '\n');
+	if (end)
+		*end = '\0';
+	*cursor = end ? end + 1 : NULL;
+	return line;
+}
+
 static void keep_min(uint64_t *have, uint64_t v)
 {
 	if (v && (!*have || v < *have))
@@ -120,20 +133,17 @@ static void read_group(const char *dir, bool v2, dev_t disk, uint64_t *bps, uint
 		snprintf(path, sizeof path, "%s/%s", dir, v2 ? "io.max" : v1_files[f]);
 		if (pf_read_small(path, scratch, sizeof scratch) < 0)
 			continue;
-		for (char *line = scratch; line && *line;) {
-			char *end = strchr(line, '\n');
-			if (end)
-				*end = '\0';
-			if (!strncmp(line, want, strlen(want))) {
-				const char *rest = line + strlen(want);
-				if (v2) {
-					keep_min(bps, io_max_value(rest, "rbps="));
-					keep_min(iops, io_max_value(rest, "riops="));
-				} else {
-					keep_min(f == 0 ? bps : iops, strtoull(rest, NULL, 10));
-				}
+		char *cursor = scratch, *line;
+		while ((line = next_line(&cursor))) {
+			if (strncmp(line, want, strlen(want)))
+				continue;
+			const char *rest = line + strlen(want);
+			if (v2) {
+				keep_min(bps, io_max_value(rest, "rbps="));
+				keep_min(iops, io_max_value(rest, "riops="));
+			} else {
+				keep_min(f == 0 ? bps : iops, strtoull(rest, NULL, 10));
 			}
-			line = end ? end + 1 : NULL;
 		}
 	}
 }
@@ -144,23 +154,20 @@ static bool find_mount(bool v2, char *mnt, size_t mnt_size, char *root, size_t r
 {
 	if (pf_read_small("/proc/self/mountinfo", scratch, sizeof scratch) < 0)
 		return false;
-	for (char *line = scratch; line && *line;) {
-		char *end = strchr(line, '\n');
-		if (end)
-			*end = '\0';
+	char *cursor = scratch, *line;
+	while ((line = next_line(&cursor))) {
 		char r[1024], m[1024], type[32], opts[512];
 		const char *dash = strstr(line, " - ");
-		if (dash && sscanf(line, "%*s %*s %*s %1023s %1023s", r, m) == 2 &&
-		    sscanf(dash + 3, "%31s %*s %511s", type, opts) == 2) {
-			bool hit = v2 ? !strcmp(type, "cgroup2")
-				      : !strcmp(type, "cgroup") && strstr(opts, "blkio") != NULL;
-			if (hit) {
-				snprintf(mnt, mnt_size, "%s", m);
-				snprintf(root, root_size, "%s", r);
-				return true;
-			}
+		if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", r, m) != 2 ||
+		    sscanf(dash + 3, "%31s %*s %511s", type, opts) != 2)
+			continue;
+		bool hit = v2 ? !strcmp(type, "cgroup2")
+			      : !strcmp(type, "cgroup") && strstr(opts, "blkio") != NULL;
+		if (hit) {
+			snprintf(mnt, mnt_size, "%s", m);
+			snprintf(root, root_size, "%s", r);
+			return true;
 		}
-		line = end ? end + 1 : NULL;
 	}
 	return false;
 }
@@ -170,23 +177,19 @@ static bool own_group(bool v2, char *group, size_t size)
 {
 	if (pf_read_small("/proc/self/cgroup", scratch, sizeof scratch) < 0)
 		return false;
-	for (char *line = scratch; line && *line;) {
-		char *end = strchr(line, '\n');
-		if (end)
-			*end = '\0';
+	char *cursor = scratch, *line;
+	while ((line = next_line(&cursor))) {
 		char *c1 = strchr(line, ':');
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (c2) {
-			*c2 = '\0';
-			const char *ctrls = c1 + 1;
-			bool hit = v2 ? !strcmp(line, "0") && !*ctrls
-				      : strstr(ctrls, "blkio") != NULL;
-			if (hit) {
-				snprintf(group, size, "%s", c2 + 1);
-				return true;
-			}
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		const char *ctrls = c1 + 1;
+		bool hit = v2 ? !strcmp(line, "0") && !*ctrls : strstr(ctrls, "blkio") != NULL;
+		if (hit) {
+			snprintf(group, size, "%s", c2 + 1);
+			return true;
 		}
-		line = end ? end + 1 : NULL;
 	}
 	return false;
 }
@@ -228,13 +231,19 @@ static void read_limits(struct disk *d, int64_t now)
 	}
 }
 
+/* The entry for dev, or NULL; pace_lock held. */
+static struct disk *find_locked(dev_t dev)
+{
+	for (unsigned i = 0; i < disk_count; i++)
+		if (disks[i].dev == dev)
+			return &disks[i];
+	return NULL;
+}
+
 /* The entry for dev, its limits fresh; pace_lock held. */
 static struct disk *disk_locked(dev_t dev, int64_t now)
 {
-	struct disk *d = NULL;
-	for (unsigned i = 0; i < disk_count; i++)
-		if (disks[i].dev == dev)
-			d = &disks[i];
+	struct disk *d = find_locked(dev);
 	if (!d) {
 		unsigned slot = disk_count < MAX_DISKS ? disk_count++ : disk_next++ % MAX_DISKS;
 		d = &disks[slot];
@@ -281,11 +290,14 @@ void pf_iolimit_pace(dev_t dev, size_t bytes)
 	pthread_mutex_lock(&pace_lock);
 	struct disk *d = disk_locked(dev, now);
 	int64_t wait = 0;
-	bool hungry = (d->bps || d->iops) && !paced_locked(d, now);
-	if (hungry) {
+	if (!d->bps && !d->iops) {
+		pthread_mutex_unlock(&pace_lock);
+		return;
+	}
+	if (!paced_locked(d, now)) {
 		unpaced_steps++;
 		d->next_ns = now;
-	} else if (d->bps || d->iops) {
+	} else {
 		double ns = 0;
 		if (d->bps)
 			ns = (double)bytes * 1e9 / ((double)d->bps * PACE_SHARE);
@@ -295,7 +307,7 @@ void pf_iolimit_pace(dev_t dev, size_t bytes)
 				ns = per_request;
 		}
 		/* Each request has its slot; after a quiet spell the first goes at
-		 * once, so the largest burst is one step (<= 2 MiB). */
+		 * once, so the largest burst is one step. */
 		int64_t slot = d->next_ns > now ? d->next_ns : now;
 		wait = slot - now;
 		d->next_ns = slot + (int64_t)ns;
@@ -338,9 +350,9 @@ void pf_iolimit_waited(dev_t dev, int64_t ns)
 		return;
 	int64_t now = pf_now_ns();
 	pthread_mutex_lock(&pace_lock);
-	for (unsigned i = 0; i < disk_count; i++)
-		if (disks[i].dev == dev && (disks[i].bps || disks[i].iops))
-			disks[i].contended_until_ns = now + CONTENDED_NS;
+	struct disk *d = find_locked(dev);
+	if (d && (d->bps || d->iops))
+		d->contended_until_ns = now + CONTENDED_NS;
 	pthread_mutex_unlock(&pace_lock);
 }
 

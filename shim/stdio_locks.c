@@ -32,6 +32,7 @@
  * stream.
  */
 #include "stdio_locks.h"
+#include "hooks.h"
 #include "log.h"
 #include "options.h"
 #include "threads.h"
@@ -50,7 +51,6 @@
 #include <time.h>
 #include <wchar.h>
 
-#define PF_EXPORT __attribute__((visibility("default")))
 #define NEED_LOCK 0x80 /* glibc's _IO_FLAGS2_NEED_LOCK (libio/libioP.h) */
 
 /* glibc's list of open streams and its lock (exported since 2.2.5). */
@@ -79,6 +79,13 @@ static bool glibc_as_expected(void)
 	return true;
 }
 
+/* Sets or clears the mark on every open stream; _IO_list_lock held. */
+static void mark_all(bool need_lock)
+{
+	for (FILE *fp = _IO_list_all; fp; fp = fp->_chain)
+		fp->_flags2 = need_lock ? fp->_flags2 | NEED_LOCK : fp->_flags2 & ~NEED_LOCK;
+}
+
 void pf_stdio_first_thread(void)
 {
 	if (!pf_opt.fast_stdio || get_state() != ST_GLIBC)
@@ -86,8 +93,7 @@ void pf_stdio_first_thread(void)
 	_IO_list_lock();
 	bool ok = glibc_as_expected();
 	if (ok) {
-		for (FILE *fp = _IO_list_all; fp; fp = fp->_chain)
-			fp->_flags2 &= ~NEED_LOCK;
+		mark_all(false);
 		__atomic_store_n(&state, ST_FAST, __ATOMIC_RELEASE);
 	}
 	_IO_list_unlock();
@@ -103,8 +109,7 @@ static void relock(void)
 	int saved = errno;
 	_IO_list_lock();
 	__atomic_store_n(&state, ST_LOCKED, __ATOMIC_RELEASE);
-	for (FILE *fp = _IO_list_all; fp; fp = fp->_chain)
-		fp->_flags2 |= NEED_LOCK;
+	mark_all(true);
 	_IO_list_unlock();
 	errno = saved;
 }

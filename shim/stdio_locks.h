@@ -5,8 +5,6 @@
 #ifndef PF_STDIO_LOCKS_H
 #define PF_STDIO_LOCKS_H
 
-#include <stdbool.h>
-
 /* Called on the program's one thread right after prefault's first thread
  * started.  Weak: absent from the companion. */
 void pf_stdio_first_thread(void) __attribute__((weak));
