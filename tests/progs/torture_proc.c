@@ -138,7 +138,7 @@ static int mode_forks(char **argv, long n)
 /* ---- sigfork ---- */
 
 static const char *sf_path;
-static atomic_long sf_forks, sf_ok, sf_sent;
+static atomic_long sf_forks, sf_ok, sf_sent, sf_done, sf_loops;
 static atomic_bool sf_stop;
 static pthread_t main_thread;
 
@@ -159,6 +159,7 @@ static void on_usr1(int sig)
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			sf_ok++;
 	}
+	sf_done++;
 	errno = saved;
 }
 
@@ -167,11 +168,15 @@ static void *sf_sender(void *arg)
 	long n = (long)(intptr_t)arg;
 
 	for (long i = 0; i < n; i++) {
-		long before = sf_forks;
+		long before = sf_done, loops = sf_loops;
 
 		pthread_kill(main_thread, SIGUSR1);
 		sf_sent++;
-		while (sf_forks == before) /* one at a time: none coalesce */
+		while (sf_done == before) /* one at a time: none coalesce */
+			sched_yield();
+		/* A signal sent the moment the last handler returns lands before the
+		 * loop runs a line; every 8th waits for the loop, so it also maps. */
+		while (i % 8 == 7 && sf_loops == loops)
 			sched_yield();
 	}
 	sf_stop = true;
@@ -182,7 +187,6 @@ static int mode_sigfork(char **argv, long n)
 {
 	struct sigaction sa;
 	pthread_t t;
-	long loops = 0;
 
 	sf_path = argv[2];
 	memset(&sa, 0, sizeof sa);
@@ -195,10 +199,11 @@ static int mode_sigfork(char **argv, long n)
 	while (!sf_stop) {
 		if (check_small(sf_path, 1 << 20) != 0)
 			tl_die("check in the loop");
-		loops++;
+		sf_loops++;
 	}
 	pthread_join(t, NULL);
-	printf("sigforks=%ld\nok=%ld\nloop_maps=%ld\n", (long)sf_forks, (long)sf_ok, loops);
+	printf("sigforks=%ld\nok=%ld\nloop_maps=%ld\n", (long)sf_forks, (long)sf_ok,
+	       (long)sf_loops);
 	return 0;
 }
 
