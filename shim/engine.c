@@ -164,10 +164,8 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 	m->ahead = j->ahead + n;
 	snapshot(j, m);
 	pf_table_unlock();
-	if (fresh) {
-		pf_iolimit_pace(j->dev, (size_t)fresh);
-		pf_advise_willneed(j->start + j->ahead, n);
-	}
+	if (fresh)
+		pf_iolimit_willneed(j->dev, j->start + j->ahead, n, (size_t)fresh);
 	j->ahead += n;
 	*fresh_out = fresh != 0;
 	return GOING;
@@ -177,11 +175,9 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 static enum outcome populate_step(struct job *j, size_t n)
 {
 	int err = 0;
-	if (pf_populate_read_supported()) {
-		int64_t t0 = pf_now_ns();
-		err = pf_advise_populate(j->start + j->done, n);
-		pf_iolimit_waited(j->dev, pf_now_ns() - t0);
-	} else
+	if (pf_populate_read_supported())
+		err = pf_iolimit_populate(j->dev, j->start + j->done, n);
+	else
 		pace(n);
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);

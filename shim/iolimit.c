@@ -15,12 +15,15 @@
  * Except while the program's own major faults come at HUNGRY_SHARE of the
  * IOPS limit or faster (a program reading at random flat out), or one of
  * prefault's paced reads itself waited STALL_NS or more (the budget was
- * spent by someone else): the program then spends the slice's budget early
+ * spent by someone else; only the engine's populates report waits, see
+ * follow.c): the program then spends the slice's budget early
  * by itself and waits for the next slice, paced or not, and paced reads
  * queued behind its faults got a few requests a slice (the Go seed
  * benchmark's reads: 8.4 s paced against 2.5 s unpaced and 9.2 s plain).
  * Reading at full speed ends its waits soonest; pacing resumes CONTENDED_NS
  * after the last such sign.  The fault rate is sampled every SAMPLE_NS.
+ *
+ * pf_iolimit_willneed and pf_iolimit_populate issue the reads themselves.
  *
  * Limits read: cgroup v1 blkio.throttle.read_bps_device and
  * read_iops_device, cgroup v2 io.max (rbps, riops), in the process's group
@@ -33,6 +36,7 @@
  * and nobody sleeps holding it.
  */
 #include "iolimit.h"
+#include "advise.h"
 #include "log.h"
 #include "options.h"
 #include "procfs.h"
@@ -282,7 +286,7 @@ static bool paced_locked(const struct disk *d, int64_t now)
 	return !d->iops || fault_rate_locked(now) < HUNGRY_SHARE * (double)d->iops;
 }
 
-void pf_iolimit_pace(dev_t dev, size_t bytes)
+static void pace(dev_t dev, size_t bytes)
 {
 	if (!pf_opt.pace)
 		return;
@@ -344,7 +348,7 @@ size_t pf_iolimit_json(char *buf, size_t size)
 	return n < size ? n : size - 1;
 }
 
-void pf_iolimit_waited(dev_t dev, int64_t ns)
+static void waited(dev_t dev, int64_t ns)
 {
 	if (!pf_opt.pace || ns < STALL_NS)
 		return;
@@ -366,4 +370,19 @@ size_t pf_iolimit_step(dev_t dev, size_t step)
 	bool paced = paced_locked(d, now);
 	pthread_mutex_unlock(&pace_lock);
 	return paced ? PACED_STEP : step;
+}
+
+void pf_iolimit_willneed(dev_t dev, uintptr_t addr, size_t len, size_t fresh)
+{
+	if (fresh)
+		pace(dev, fresh);
+	pf_advise_willneed(addr, len);
+}
+
+int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len)
+{
+	int64_t t0 = pf_now_ns();
+	int err = pf_advise_populate(addr, len);
+	waited(dev, pf_now_ns() - t0);
+	return err;
 }

@@ -9,20 +9,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Called by a helper before it asks the kernel to read `bytes` of a file
- * on dev: returns at once where no limit applies (or PREFAULT_PACE=0),
- * else when the request's turn at the paced rate has come. */
-void pf_iolimit_pace(dev_t dev, size_t bytes);
+/* MADV_WILLNEED on [addr, addr+len), a range of a file on dev of which
+ * `fresh` bytes are not in memory yet: at once where no limit applies (or
+ * PREFAULT_PACE=0), else when the read's turn at the paced rate has come. */
+void pf_iolimit_willneed(dev_t dev, uintptr_t addr, size_t len, size_t fresh);
 
 /* The step a helper should read in: `step`, or less while its reads of
  * dev are paced, so that a fault of the program's waits behind one small
  * read on the disk at most. */
 size_t pf_iolimit_step(dev_t dev, size_t step);
 
-/* Called by a helper after a read it asked for was waited for (ns): a
- * long wait means the limit's budget is spent by others, and pacing stops
- * for a while. */
-void pf_iolimit_waited(dev_t dev, int64_t ns);
+/* MADV_POPULATE_READ on [addr, addr+len) of a file on dev (0 or an errno
+ * value); a long wait for it means the limit's budget is spent by others,
+ * and pacing stops for a while. */
+int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len);
 
 /* Appends ,"io_limits":[...],"io_paced_ms":X for the proc record; returns
  * the length written (at most size-1). */

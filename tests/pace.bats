@@ -71,3 +71,23 @@ last_proc() {
 	stats_check "$stats"
 	[ "$(last_proc "$stats" "['io_unpaced_steps'] > 0")" = True ]
 }
+
+@test "under a cgroup read limit: a scan followed past the budget is paced too" {
+	local f stats
+	f="$(big_file f256 256M)"
+	stats="$BATS_TEST_TMPDIR/stats.jsonl"
+
+	# 256 MiB scanned at ~50 MB/s with a 32 MiB budget: most of it is read
+	# by the front follower (follow.c), paced at 95% of 100 MiB/s.  Measured
+	# here: ~2300 ms of turns waited; 0 with the follower's reads unpaced.
+	PREFAULT_BUDGET=32M PREFAULT_WINDOW=2M PREFAULT_STATS="$stats" \
+		run --separate-stderr limited 100M 1000 \
+		env LD_PRELOAD="$LIB" "$PROGS/ahead_scan" -m -w 80000 "$f"
+	show
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	stats_check "$stats"
+	[ "$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "ahead" and r["mode"] == "fronts")')" -ge 1 ]
+	[ "$(last_proc "$stats" "['io_paced_ms'] > 1000")" = True ]
+	[ "$(last_proc "$stats" "['io_unpaced_steps']")" -eq 0 ]
+}
