@@ -57,6 +57,8 @@ within_budget() {
 	ra=$(($(cat "/sys/block/$disk/queue/read_ahead_kb") * 1024))
 	limit=$(((BUDGET + WINDOW) * 110 / 100 + $1 * (ra + 2 * MiB)))
 	echo "max_resident=$max limit=$limit (read_ahead_kb of $disk: $((ra / 1024)))"
+	# On failure, what the follower said of its drops: mode, drop, [pageouts ok, failed], blind.
+	stats_eval "$stats" '[(r["mode"], r["drop"], r["pageout"], r["blind"], r["dropped"]) for r in R if r["ev"] == "ahead"][-3:]' || true
 	[ "$max" -le "$limit" ]
 }
 
