@@ -79,7 +79,8 @@ last_proc() {
 
 	# 256 MiB scanned at ~50 MB/s with a 32 MiB budget: most of it is read
 	# by the front follower (follow.c), paced at 95% of 100 MiB/s.  Measured
-	# here: ~2300 ms of turns waited; 0 with the follower's reads unpaced.
+	# here: 818-2290 ms of turns waited (fewer when the scan runs slow);
+	# 0.0 in 4 runs with the follower's reads unpaced.
 	PREFAULT_BUDGET=32M PREFAULT_WINDOW=2M PREFAULT_STATS="$stats" \
 		run --separate-stderr limited 100M 1000 \
 		env LD_PRELOAD="$LIB" "$PROGS/ahead_scan" -m -w 80000 "$f"
@@ -88,6 +89,6 @@ last_proc() {
 	[ -z "$stderr" ]
 	stats_check "$stats"
 	[ "$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "ahead" and r["mode"] == "fronts")')" -ge 1 ]
-	[ "$(last_proc "$stats" "['io_paced_ms'] > 1000")" = True ]
+	[ "$(last_proc "$stats" "['io_paced_ms'] > 250")" = True ]
 	[ "$(last_proc "$stats" "['io_unpaced_steps']")" -eq 0 ]
 }
