@@ -33,8 +33,9 @@
  *  - Blind chunks (front.c: 2 MiB folios mapped whole) make the fronts'
  *    positions approximate: from BLIND_MANY on, KEEP_BEHIND_BLIND_CHUNKS are
  *    kept.  Chunks the program read itself are paged out then too: left,
- *    they made residency grow with every stretch prefault fell behind
- *    (one scan in ~45 of ahead.bats's peaked at 74 MiB for a 32 MiB budget).
+ *    every stretch prefault fell behind stayed resident (the likely cause
+ *    of one ahead.bats scan in ~45 peaking at 74 MiB for a 32 MiB budget,
+ *    front kept, 32 blind chunks; not reproduced on demand).
  *  - Memory pressure (pressure.c) shrinks what may be added: nothing is
  *    read while MemAvailable or the cgroup's headroom is below the reserve.
  *    Nothing is ever locked in memory.

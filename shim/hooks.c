@@ -29,8 +29,6 @@
 
 #include "real.h"
 
-
-
 static int hooks_ready;
 static __thread int in_hook;
 

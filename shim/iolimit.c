@@ -66,7 +66,7 @@ struct disk {
 	uint64_t bps, iops; /* 0: no limit */
 	int64_t read_ns;    /* when the limits were read */
 	int64_t next_ns;    /* when the next request may go, at the paced rate */
-	int64_t contended_until_ns; /* unpaced until then: a paced read stalled */
+	int64_t contended_until_ns; /* unpaced until then: a read stalled (waited()) */
 	bool logged;
 };
 
@@ -74,7 +74,7 @@ static pthread_mutex_t pace_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct disk disks[MAX_DISKS];
 static unsigned disk_count, disk_next;
 static uint64_t paced_ns; /* total time helpers waited, guarded by pace_lock */
-static uint64_t unpaced_steps; /* steps let through because the program was hungry */
+static uint64_t unpaced_steps; /* steps let through unpaced: program hungry or reads stalled */
 static uint64_t sample_majflt;
 static int64_t sample_ns;
 static double program_fault_rate; /* major faults a second, last sample */
