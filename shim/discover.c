@@ -60,6 +60,7 @@
  */
 #include "discover.h"
 #include "engine.h"
+#include "gonote.h"
 #include "log.h"
 #include "mapwatch.h"
 #include "options.h"
@@ -68,11 +69,9 @@
 #include "table.h"
 #include "threads.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -113,51 +112,8 @@
 enum { DISC_OFF, DISC_WANTED, DISC_STARTING, DISC_RUNNING };
 static _Atomic int disc_state = DISC_OFF;
 static bool disc_wanted; /* written by pf_discover_init() only */
+static const char *disc_why = "inert"; /* ... and why */
 static _Atomic pid_t disc_tid; /* the thread's id, once it runs */
-
-/* ------------------------------------------------------------------ */
-/* Is the program (or code it loaded) written in Go?                   */
-
-/* A PT_NOTE segment holding the Go build id note: name "Go", type 4. */
-static bool has_go_note(const ElfW(Phdr) *ph, size_t n, uintptr_t bias)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (ph[i].p_type != PT_NOTE)
-			continue;
-		size_t align = ph[i].p_align == 8 ? 8 : 4;
-		const char *p = (const char *)(bias + ph[i].p_vaddr);
-		const char *end = p + ph[i].p_memsz;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(const void *)p;
-			const char *name = p + sizeof *nh;
-			if (nh->n_namesz == 3 && nh->n_type == 4 && name + 3 <= end &&
-			    memcmp(name, "Go", 3) == 0)
-				return true;
-			size_t adv = sizeof *nh + ((nh->n_namesz + align - 1) & ~(align - 1)) +
-				     ((nh->n_descsz + align - 1) & ~(align - 1));
-			if (adv > (size_t)(end - p))
-				break;
-			p += adv;
-		}
-	}
-	return false;
-}
-
-static int main_object_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	*(bool *)data = has_go_note(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr);
-	return 1; /* the first object is the program itself */
-}
-
-static bool program_is_go(void)
-{
-	bool go = false;
-	dl_iterate_phdr(main_object_cb, &go);
-	/* The cgo runtime's entry points: a Go program built by the external
-	 * linker, or a Go library (c-shared) loaded with the program. */
-	return go || dlsym(RTLD_DEFAULT, "x_cgo_init") || dlsym(RTLD_DEFAULT, "_cgo_init");
-}
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -916,22 +872,34 @@ static void disc_start(void)
 void pf_discover_init(void)
 {
 	bool want = false;
+	disc_why = "inert";
 	if (pf_opt.enabled) {
 		switch (pf_opt.discover) {
 		case PF_DISCOVER_ON:
 			want = true;
+			disc_why = "forced";
 			break;
 		case PF_DISCOVER_OFF:
 			want = false;
+			disc_why = "turned-off";
 			break;
 		case PF_DISCOVER_AUTO:
-		default:
-			want = program_is_go();
+		default: {
+			enum pf_go_seen seen = pf_go_detect();
+			want = seen != PF_GO_NO;
+			disc_why = pf_go_seen_name(seen);
 			break;
+		}
 		}
 	}
 	disc_wanted = want;
 	atomic_store_explicit(&disc_state, want ? DISC_WANTED : DISC_OFF, memory_order_release);
+}
+
+bool pf_discover_wanted(const char **why)
+{
+	*why = disc_why;
+	return disc_wanted;
 }
 
 void pf_discover_poke(void)

@@ -15,10 +15,16 @@
 #ifndef PF_DISCOVER_H
 #define PF_DISCOVER_H
 
+#include <stdbool.h>
+
 /* Once, from the constructor, after pf_options_load(): decides whether this
  * process wants discovery (PREFAULT_DISCOVER, or "auto": the program is a Go
  * binary).  Starts nothing. */
 void pf_discover_init(void);
+/* What pf_discover_init() decided, and why: "go-note", "go-library",
+ * "cgo-symbol" (auto found Go code), "not-go", "forced" (PREFAULT_DISCOVER=1),
+ * "turned-off" (=0) or "inert" (PREFAULT=0). */
+bool pf_discover_wanted(const char **why) __attribute__((weak)); /* absent from the companion */
 /* From every hook call: one relaxed atomic load unless discovery is wanted
  * and not yet running; then starts the thread, exactly once, and when the
  * process has only the calling thread, waits for the new thread's id (tens

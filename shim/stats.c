@@ -327,7 +327,13 @@ void pf_stats_write_start(void)
 			      ",\"threads\":%u,\"populate_read\":%s,\"version\":\"0.1.0\"",
 			      why ? "false" : "true", why ? why : "", pf_engine_budget(), pf_opt.window,
 			      pf_opt.threads, pf_populate_read_supported() ? "true" : "false");
-	emit(line, n, sizeof line);
+	if (pf_discover_wanted && n < sizeof line) {
+		const char *dwhy;
+		bool on = pf_discover_wanted(&dwhy);
+		n += (size_t)snprintf(line + n, sizeof line - n, ",\"discover\":%s,\"discover_why\":\"%s\"",
+				      on ? "true" : "false", dwhy);
+	}
+	emit(line, n < sizeof line ? n : sizeof line - 1, sizeof line);
 }
 
 static size_t faults_json(char *buf, size_t size, const struct pf_faults *f)
