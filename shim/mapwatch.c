@@ -61,8 +61,9 @@ static atomic_bool active;
 static pid_t owner;
 static int why_not; /* errno of the step that failed, 0 if none */
 
-/* One CPU's event; 0 or an errno value. */
-static int open_ring(int cpu, pid_t tid, size_t page, struct ring *r)
+/* The calling thread's side-band event on one CPU: a descriptor, or -1
+ * with errno. */
+static int open_event(int cpu)
 {
 	struct perf_event_attr a;
 	memset(&a, 0, sizeof a);
@@ -79,7 +80,24 @@ static int open_ring(int cpu, pid_t tid, size_t page, struct ring *r)
 	a.exclude_hv = 1;
 	a.watermark = 1;
 	a.wakeup_watermark = 1;
-	int fd = (int)syscall(SYS_perf_event_open, &a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return (int)syscall(SYS_perf_event_open, &a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int pf_mapwatch_probe(void)
+{
+	int saved = errno;
+	int fd = open_event(0);
+	int err = fd < 0 ? errno : 0;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return err;
+}
+
+/* One CPU's event and ring; 0 or an errno value. */
+static int open_ring(int cpu, pid_t tid, size_t page, struct ring *r)
+{
+	int fd = open_event(cpu);
 	if (fd < 0)
 		return errno;
 	int err = 0;

@@ -18,6 +18,10 @@
  * pf_mapwatch_error() then says why. */
 bool pf_mapwatch_open(pid_t tid);
 bool pf_mapwatch_active(void);
+/* Would perf give this process its mmap records?  0, or the errno of the
+ * refusal (EACCES: perf_event_paranoid; EPERM, ENOSYS: seccomp).  Opens and
+ * closes one event; keeps errno. */
+int pf_mapwatch_probe(void);
 int pf_mapwatch_error(void);
 
 /* Discovery thread: wait up to ns for a record.  0: none; 1: records, none
