@@ -126,8 +126,28 @@ static void keep_min(uint64_t *have, uint64_t v)
 		*have = v;
 }
 
-/* Folds the limits for `disk` in one group directory into *bps, *iops. */
-static void read_group(const char *dir, bool v2, dev_t disk, uint64_t *bps, uint64_t *iops)
+/* The disks a group's limit files name, for pf_iolimit_list(). */
+struct named {
+	dev_t dev[PF_IOLIMIT_LIST_MAX];
+	unsigned n;
+};
+
+static void note_disk(struct named *named, const char *line)
+{
+	unsigned maj, min;
+	if (sscanf(line, "%u:%u ", &maj, &min) != 2)
+		return;
+	for (unsigned i = 0; i < named->n; i++)
+		if (named->dev[i] == makedev(maj, min))
+			return;
+	if (named->n < PF_IOLIMIT_LIST_MAX)
+		named->dev[named->n++] = makedev(maj, min);
+}
+
+/* Folds the limits for `disk` in one group directory into *bps, *iops;
+ * with named, also notes every disk the files name. */
+static void read_group(const char *dir, bool v2, dev_t disk, uint64_t *bps, uint64_t *iops,
+		       struct named *named)
 {
 	char path[4200], want[32];
 	snprintf(want, sizeof want, "%u:%u ", major(disk), minor(disk));
@@ -139,6 +159,8 @@ static void read_group(const char *dir, bool v2, dev_t disk, uint64_t *bps, uint
 			continue;
 		char *cursor = scratch, *line;
 		while ((line = next_line(&cursor))) {
+			if (named)
+				note_disk(named, line);
 			if (strncmp(line, want, strlen(want)))
 				continue;
 			const char *rest = line + strlen(want);
@@ -199,7 +221,7 @@ static bool own_group(bool v2, char *group, size_t size)
 }
 
 /* Every group from the process's up to the mount's root, for one hierarchy. */
-static void read_hierarchy(bool v2, dev_t disk, uint64_t *bps, uint64_t *iops)
+static void read_hierarchy(bool v2, dev_t disk, uint64_t *bps, uint64_t *iops, struct named *named)
 {
 	char mnt[1024], root[1024], group[1024], rel[1024], dir[2100];
 	if (!find_mount(v2, mnt, sizeof mnt, root, sizeof root) ||
@@ -211,7 +233,7 @@ static void read_hierarchy(bool v2, dev_t disk, uint64_t *bps, uint64_t *iops)
 	snprintf(rel, sizeof rel, "%s", group + rl);
 	for (;;) {
 		snprintf(dir, sizeof dir, "%s%s", mnt, rel);
-		read_group(dir, v2, disk, bps, iops);
+		read_group(dir, v2, disk, bps, iops, named);
 		char *slash = strrchr(rel, '/');
 		if (!slash || !rel[0] || !strcmp(rel, "/"))
 			break;
@@ -222,8 +244,8 @@ static void read_hierarchy(bool v2, dev_t disk, uint64_t *bps, uint64_t *iops)
 static void read_limits(struct disk *d, int64_t now)
 {
 	uint64_t bps = 0, iops = 0;
-	read_hierarchy(false, d->whole, &bps, &iops);
-	read_hierarchy(true, d->whole, &bps, &iops);
+	read_hierarchy(false, d->whole, &bps, &iops, NULL);
+	read_hierarchy(true, d->whole, &bps, &iops, NULL);
 	d->bps = bps;
 	d->iops = iops;
 	d->read_ns = now;
@@ -324,6 +346,25 @@ static void pace(dev_t dev, size_t bytes)
 		while (nanosleep(&ts, &ts) != 0)
 			;
 	}
+}
+
+size_t pf_iolimit_list(struct pf_io_limit *out, size_t max)
+{
+	struct named named = { .n = 0 };
+	uint64_t bps = 0, iops = 0;
+	size_t n = 0;
+	pthread_mutex_lock(&pace_lock);
+	read_hierarchy(false, 0, &bps, &iops, &named);
+	read_hierarchy(true, 0, &bps, &iops, &named);
+	for (unsigned i = 0; i < named.n && n < max; i++) {
+		/* What the pacer would find for a file on that disk; not logged. */
+		struct disk d = { .dev = named.dev[i], .whole = named.dev[i], .logged = true };
+		read_limits(&d, 0);
+		if (d.bps || d.iops)
+			out[n++] = (struct pf_io_limit){ major(d.whole), minor(d.whole), d.bps, d.iops };
+	}
+	pthread_mutex_unlock(&pace_lock);
+	return n;
 }
 
 size_t pf_iolimit_json(char *buf, size_t size)

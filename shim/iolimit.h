@@ -28,4 +28,17 @@ int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len);
  * the length written (at most size-1). */
 size_t pf_iolimit_json(char *buf, size_t size);
 
+/* The read limits found for this process, one entry a disk the limit files
+ * of its cgroup or an ancestor name (v1 blkio.throttle.read_*_device, v2
+ * io.max), each read exactly as the pacer reads them for a file on that
+ * disk: the smallest in every group up to the root; 0 for no limit.  For
+ * prefault-check, which has no mapping yet to ask about.  Stores at most
+ * max (disks beyond PF_IOLIMIT_LIST_MAX are not seen); returns how many. */
+#define PF_IOLIMIT_LIST_MAX 16
+struct pf_io_limit {
+	unsigned maj, min; /* the whole disk */
+	uint64_t rbps, riops;
+};
+size_t pf_iolimit_list(struct pf_io_limit *out, size_t max);
+
 #endif
