@@ -64,6 +64,7 @@
 #include "log.h"
 #include "mapwatch.h"
 #include "options.h"
+#include "procmap.h"
 #include "real.h"
 #include "stats.h"
 #include "table.h"
@@ -102,7 +103,9 @@
 #define BACKSTOP_MIN (1000 * NS_PER_MS)
 #define BACKSTOP_FACTOR 500         /* backstop scans cost <= 0.2% */
 #define BACKSTOP_IDLE_FACTOR 10     /* ... and 10 times rarer after housekeeping only */
-#define BUSY_FACTOR 20              /* change scans cost <= 5% */
+#define SCAN_SHARE 0.05             /* scans cost <= 5% of a core ... */
+#define SCAN_BURST (20 * NS_PER_MS) /* ... with bursts of this much CPU */
+#define RECS_MAX 64                 /* perf records handled at one wakeup */
 #define THREAD_STACK (256 * 1024)
 #define SKIPS_PER_SCAN 64           /* skip records one scan may queue */
 
@@ -727,6 +730,105 @@ static int scan(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* New mappings from perf records, checked with PROCMAP_QUERY           */
+
+static bool query_ok; /* the kernel answers PROCMAP_QUERY (set at start) */
+
+static bool same_file(const struct pf_vma *v, uint64_t ino, unsigned maj, unsigned min)
+{
+	return v->ino == ino && v->maj == maj && v->min == min;
+}
+
+/* The rule of a scan's groups, on the mappings next to v: a file with an
+ * executable mapping among its adjoining mappings is a program or a library.
+ * -1 when a query failed. */
+static int is_program(int fd, const struct pf_vma *v)
+{
+	if (v->x)
+		return 1;
+	struct pf_vma n;
+	uintptr_t at = v->start;
+	for (int k = 0; k < GROUP_MAX && at > 0; k++) {
+		int err = pf_procmap_query(fd, at - 1, false, &n);
+		if (err == ENOENT || (!err && (!same_file(&n, v->ino, v->maj, v->min) ||
+					       n.end != at)))
+			break;
+		if (err)
+			return -1;
+		if (n.x)
+			return 1;
+		at = n.start;
+	}
+	at = v->end;
+	for (int k = 0; k < GROUP_MAX; k++) {
+		int err = pf_procmap_query(fd, at, false, &n);
+		if (err == ENOENT || (!err && !same_file(&n, v->ino, v->maj, v->min)))
+			break;
+		if (err)
+			return -1;
+		if (n.x)
+			return 1;
+		at = n.end;
+	}
+	return 0;
+}
+
+/* One record: the parts of its range that still map its file at its
+ * offsets go to consider(), after what they replaced is forgotten.  False
+ * when the answer is unclear (a query failed, a name too long): scan. */
+static bool check_record(int fd, const struct pf_maprec *r)
+{
+	uintptr_t at = r->addr, end = r->addr + r->len;
+	while (at < end) {
+		struct pf_vma v;
+		int err = pf_procmap_query(fd, at, true, &v);
+		if (err == ENOENT)
+			return true; /* unmapped since */
+		if (err)
+			return false;
+		if (v.start >= end)
+			return true;
+		uintptr_t a = v.start > at ? v.start : at;
+		uintptr_t b = v.end < end ? v.end : end;
+		if (same_file(&v, r->ino, r->maj, r->min) && v.r &&
+		    v.offset + (a - v.start) == r->pgoff + (a - r->addr)) {
+			if (v.path_cut)
+				return false;
+			int prog = is_program(fd, &v);
+			if (prog < 0)
+				return false;
+			if (!prog && v.path[0] == '/' && !pf_table_clear_stale(a, b - a, r->t_ns)) {
+				struct line l = {
+					.start = v.start, .end = v.end, .offset = v.offset,
+					.maj = v.maj, .min = v.min, .ino = v.ino,
+					.r = v.r, .x = v.x, .path = v.path,
+				};
+				consider(&l, a, b);
+			}
+		}
+		at = v.end;
+	}
+	return true;
+}
+
+/* The records of one wakeup; false when a scan must decide instead. */
+static bool check_records(const struct pf_maprec *recs, size_t n)
+{
+	int fd = pf_procmap_open();
+	if (fd < 0)
+		return false;
+	tracked_now = skips_now = 0;
+	bool clear = true;
+	for (size_t i = 0; i < n && clear; i++)
+		clear = check_record(fd, &recs[i]);
+	pf_procmap_close(fd);
+	if (tracked_now)
+		pf_engine_wake();
+	pf_stats_flush();
+	return clear;
+}
+
+/* ------------------------------------------------------------------ */
 /* The thread                                                          */
 
 static int64_t process_cpu_ns(void)
@@ -736,13 +838,42 @@ static int64_t process_cpu_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Sleeps ns, or less if mapwatch.c reports a file mapped: true then. */
-static bool wait_ns(int64_t ns)
+/* What a wait brought, beyond the time passing. */
+enum { WAIT_NOTHING, WAIT_RECORDS, WAIT_TRACKED, WAIT_SCAN };
+
+/* Sleeps ns, or less if mapwatch.c has records: file mappings are checked
+ * at once (WAIT_TRACKED) where PROCMAP_QUERY answers, else call for a scan
+ * (WAIT_SCAN); records of anonymous memory only wake (WAIT_RECORDS). */
+static int wait_ns(int64_t ns)
 {
-	if (pf_mapwatch_active())
-		return pf_mapwatch_wait(ns) == 2;
-	sleep_ns(ns);
-	return false;
+	static struct pf_maprec recs[RECS_MAX];
+	if (!pf_mapwatch_active()) {
+		sleep_ns(ns);
+		return WAIT_NOTHING;
+	}
+	size_t n;
+	int got = pf_mapwatch_wait(ns, recs, RECS_MAX, &n);
+	if (got & MAPWATCH_LOST)
+		return WAIT_SCAN;
+	if (got & MAPWATCH_FILE)
+		return query_ok && check_records(recs, n) ? WAIT_TRACKED : WAIT_SCAN;
+	return got ? WAIT_RECORDS : WAIT_NOTHING;
+}
+
+/* Scans spend CPU from a bucket that fills at SCAN_SHARE of a core and holds
+ * SCAN_BURST, or two scans if they cost more: a process that maps and
+ * unmaps all the time gets its scans as often as that pays for, and a
+ * single change is scanned at once however costly scans are. */
+static int64_t bucket_ns = SCAN_BURST, bucket_at;
+
+static bool bucket_allows(int64_t now, int64_t cost)
+{
+	int64_t cap = 2 * cost > SCAN_BURST ? 2 * cost : SCAN_BURST;
+	bucket_ns += (int64_t)((double)(now - bucket_at) * SCAN_SHARE);
+	bucket_at = now;
+	if (bucket_ns > cap)
+		bucket_ns = cap;
+	return bucket_ns >= cost;
 }
 
 static void *disc_main(void *arg)
@@ -752,6 +883,7 @@ static void *disc_main(void *arg)
 	pthread_setname_np(pthread_self(), "prefault-disc");
 	pf_helper_register();
 	page_size = sysconf(_SC_PAGESIZE);
+	query_ok = pf_procmap_probe() == 0;
 	if (access(maps_path, R_OK) != 0) {
 		statm_path = "/proc/self/statm";
 		maps_path = "/proc/self/maps";
@@ -759,16 +891,19 @@ static void *disc_main(void *arg)
 
 	int64_t now = mono_ns();
 	int64_t proc_prev = process_cpu_ns(), own_prev = thread_cpu_ns();
-	int64_t last_active = now, next_full = 0, next_full_idle = 0, scan_ok_at = 0;
+	int64_t last_active = now, next_full = 0, next_full_idle = 0, last_cost = 0;
+	bucket_at = now;
 	int64_t idle_period = PERIOD_IDLE_START, win_wall = 0, win_own = 0;
 	uint64_t last_size = 0;
 	bool want_scan = true, ran_since_scan = true, busy_since_scan = true, warned = false;
+	bool grown_by_records = false;
 
 	for (;;) {
 		/* Fast while the program runs, slowing down as it stays idle. */
 		int64_t period = (now - last_active) / (pf_mapwatch_active() ? DECAY_WATCHED : DECAY);
 		bool idle = period >= idle_period;
-		bool mapped = wait_ns(period < PERIOD_ACTIVE ? PERIOD_ACTIVE : idle ? idle_period : period);
+		int woke = wait_ns(period < PERIOD_ACTIVE ? PERIOD_ACTIVE : idle ? idle_period : period);
+		bool mapped = woke == WAIT_SCAN || woke == WAIT_TRACKED;
 		now = mono_ns();
 		/* Process first, own second: what this thread spends between
 		 * the two reads cancels out from one poll to the next. */
@@ -778,17 +913,23 @@ static void *disc_main(void *arg)
 		own_prev = own;
 
 		bool busy = others > BUSY_NS || mapped;
-		if (mapped)
+		if (woke == WAIT_SCAN)
 			want_scan = true;
+		if (woke == WAIT_TRACKED)
+			grown_by_records = true;
 		if (others > ACTIVITY_NS) {
 			/* Only a running thread can change the address space. */
 			ran_since_scan = true;
 			uint64_t size = read_vmsize();
 			if (size != last_size) {
-				want_scan = true;
+				/* Growth the records explained needs no scan:
+				 * munmaps (which make none) shrink it. */
+				if (size < last_size || !grown_by_records)
+					want_scan = true;
 				busy = true;
 			}
 			last_size = size;
+			grown_by_records = false;
 		}
 		if (busy) {
 			/* A runtime's housekeeping (Go's sysmon, a timer) is
@@ -818,7 +959,7 @@ static void *disc_main(void *arg)
 		}
 		if (ran_since_scan && now >= (busy_since_scan ? next_full : next_full_idle))
 			want_scan = true;
-		if (!want_scan || now < scan_ok_at)
+		if (!want_scan || !bucket_allows(now, last_cost))
 			continue;
 
 		int64_t c0 = thread_cpu_ns();
@@ -829,7 +970,8 @@ static void *disc_main(void *arg)
 		next_full = now + (took * BACKSTOP_FACTOR > BACKSTOP_MIN ?
 				   took * BACKSTOP_FACTOR : BACKSTOP_MIN);
 		next_full_idle = now + (next_full - now) * BACKSTOP_IDLE_FACTOR;
-		scan_ok_at = now + took * BUSY_FACTOR;
+		last_cost = took;
+		bucket_ns -= took;
 		if (rc != 0) {
 			if (!warned)
 				pf_log("discovery: cannot read %s: %s", maps_path, strerror(errno));
@@ -871,27 +1013,10 @@ static void disc_start(void)
 
 void pf_discover_init(void)
 {
-	bool want = false;
-	disc_why = "inert";
-	if (pf_opt.enabled) {
-		switch (pf_opt.discover) {
-		case PF_DISCOVER_ON:
-			want = true;
-			disc_why = "forced";
-			break;
-		case PF_DISCOVER_OFF:
-			want = false;
-			disc_why = "turned-off";
-			break;
-		case PF_DISCOVER_AUTO:
-		default: {
-			enum pf_go_seen seen = pf_go_detect();
-			want = seen != PF_GO_NO;
-			disc_why = pf_go_seen_name(seen);
-			break;
-		}
-		}
-	}
+	/* Go detection only where its answer matters. */
+	enum pf_go_seen seen = pf_opt.enabled && pf_opt.discover == PF_DISCOVER_AUTO ?
+				       pf_go_detect() : PF_GO_NO;
+	bool want = pf_go_discovery_wanted(pf_opt.enabled, pf_opt.discover, seen, &disc_why);
 	disc_wanted = want;
 	atomic_store_explicit(&disc_state, want ? DISC_WANTED : DISC_OFF, memory_order_release);
 }
@@ -919,6 +1044,13 @@ const char *pf_discover_how(void)
 	default:
 		return "pending";
 	}
+}
+
+const char *pf_discover_lookup(void)
+{
+	return atomic_load_explicit(&disc_state, memory_order_acquire) == DISC_RUNNING &&
+			       pf_mapwatch_active() && query_ok ?
+		       "procmap-query" : "scan";
 }
 
 void pf_discover_after_fork_child(void)

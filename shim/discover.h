@@ -37,5 +37,8 @@ void pf_discover_after_fork_child(void);
 /* For the proc record: "off", "pending" (wanted, not started), "perf"
  * (woken by mapwatch.c's records) or "poll" (/proc alone). */
 const char *pf_discover_how(void) __attribute__((weak)); /* absent from the companion */
+/* How a new mapping is checked: "procmap-query" (the range a perf record
+ * names, alone) or "scan" (all of /proc/self/maps). */
+const char *pf_discover_lookup(void) __attribute__((weak));
 
 #endif

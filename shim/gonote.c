@@ -5,6 +5,7 @@
  * No lock, no state: pf_go_detect() runs once, from the constructor.
  */
 #include "gonote.h"
+#include "options.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -93,4 +94,22 @@ const char *pf_go_seen_name(enum pf_go_seen s)
 	case PF_GO_CGO_SYM: return "cgo-symbol";
 	default: return "not-go";
 	}
+}
+
+bool pf_go_discovery_wanted(bool enabled, int mode, enum pf_go_seen seen, const char **why)
+{
+	if (!enabled) {
+		*why = "inert";
+		return false;
+	}
+	if (mode == PF_DISCOVER_ON) {
+		*why = "forced";
+		return true;
+	}
+	if (mode == PF_DISCOVER_OFF) {
+		*why = "turned-off";
+		return false;
+	}
+	*why = pf_go_seen_name(seen);
+	return seen != PF_GO_NO;
 }

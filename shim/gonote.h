@@ -33,4 +33,10 @@ enum pf_go_seen pf_go_detect(void);
 /* "go-note", "go-library", "cgo-symbol" or "not-go". */
 const char *pf_go_seen_name(enum pf_go_seen s);
 
+/* The rule for discovery: PREFAULT_DISCOVER (mode, an enum
+ * pf_discover_mode) forces it on or off; "auto" wants it where Go code was
+ * seen; an inert library (enabled false) never.  *why: "go-note",
+ * "go-library", "cgo-symbol", "not-go", "forced", "turned-off" or "inert". */
+bool pf_go_discovery_wanted(bool enabled, int mode, enum pf_go_seen seen, const char **why);
+
 #endif

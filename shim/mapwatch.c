@@ -23,9 +23,12 @@
  *   Between open and close the program is inside the hook that called
  *   pf_mapwatch_open(), its only thread, so it cannot touch the descriptors.
  *
- *   pf_mapwatch_wait() drains the rings: a record of a readable file mapping
- *   of this process (name starting with '/', not "//anon"), or a LOST record,
- *   means "scan now".  Anonymous mappings (the Go heap) only wake the thread.
+ *   pf_mapwatch_wait() drains the rings: each record of a readable file
+ *   mapping of this process (name starting with '/', not "//anon") is handed
+ *   to discovery (address, length, offset, device, inode and the time it was
+ *   made, CLOCK_MONOTONIC); a LOST record, or more records than the caller
+ *   has room for, means "scan now".  Anonymous mappings (the Go heap) only
+ *   wake the thread.
  *
  * Lock rules
  *   pf_mapwatch_open() runs in a hook, before the discovery thread uses the
@@ -80,6 +83,12 @@ static int open_event(int cpu)
 	a.exclude_hv = 1;
 	a.watermark = 1;
 	a.wakeup_watermark = 1;
+	/* Each record carries when the mapping was made, on the clock the
+	 * table stamps entries with (pf_table_clear_stale). */
+	a.sample_id_all = 1;
+	a.sample_type = PERF_SAMPLE_TIME;
+	a.use_clockid = 1;
+	a.clockid = CLOCK_MONOTONIC;
 	return (int)syscall(SYS_perf_event_open, &a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
@@ -155,61 +164,83 @@ int pf_mapwatch_error(void)
 	return why_not;
 }
 
-/* Reads one ring's new records; true when one of them calls for a scan. */
-static bool drain(struct ring *r)
+/* Reads one ring's new records into recs[*n..cap); returns MAPWATCH_*
+ * flags. */
+static int drain(struct ring *r, struct pf_maprec *recs, size_t cap, size_t *n)
 {
 	struct perf_event_mmap_page *m = r->meta;
 	uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
 	uint64_t tail = m->data_tail;
 	const unsigned char *data = (const unsigned char *)m + m->data_offset;
 	uint64_t size = m->data_size;
-	bool scan = false;
+	int got = 0;
 
 	while (tail < head) {
 		struct perf_event_header h;
 		/* A record may wrap around the end of the ring: copy out the
 		 * fields read, byte by byte (they may run past the record: the
 		 * copy stays inside the ring). */
-		unsigned char rec[sizeof h + 64 + 24];
-		size_t want = sizeof rec, off = (size_t)(tail % size);
-		for (size_t i = 0; i < want; i++)
+		unsigned char rec[sizeof h + 64 + 8];
+		size_t off = (size_t)(tail % size);
+		for (size_t i = 0; i < sizeof rec; i++)
 			rec[i] = data[(off + i) % size];
 		memcpy(&h, rec, sizeof h);
 		if (h.size < sizeof h)
 			break; /* cannot happen; never loop on it */
 		if (h.type == PERF_RECORD_LOST) {
-			scan = true;
-		} else if (h.type == PERF_RECORD_MMAP2 && h.size >= sizeof h + 64 + 8) {
+			got |= MAPWATCH_LOST;
+		} else if (h.type == PERF_RECORD_MMAP2 && h.size >= sizeof h + 64 + 8 + 8) {
 			uint32_t pid, prot;
 			memcpy(&pid, rec + sizeof h, 4);
 			memcpy(&prot, rec + sizeof h + 56, 4);
 			const char *name = (const char *)rec + sizeof h + 64;
 			if ((pid_t)pid == owner && (prot & PROT_READ) && name[0] == '/' &&
-			    memcmp(name, "//anon", 6) != 0)
-				scan = true;
+			    memcmp(name, "//anon", 6) != 0) {
+				if (*n == cap) {
+					got |= MAPWATCH_LOST;
+				} else {
+					struct pf_maprec *x = &recs[(*n)++];
+					uint64_t addr, len, time;
+					memcpy(&addr, rec + sizeof h + 8, 8);
+					memcpy(&len, rec + sizeof h + 16, 8);
+					memcpy(&x->pgoff, rec + sizeof h + 24, 8);
+					memcpy(&x->maj, rec + sizeof h + 32, 4);
+					memcpy(&x->min, rec + sizeof h + 36, 4);
+					memcpy(&x->ino, rec + sizeof h + 40, 8);
+					/* sample_id (the time alone) ends the record */
+					size_t t_off = (size_t)((tail + h.size - 8) % size);
+					for (size_t i = 0; i < 8; i++)
+						((unsigned char *)&time)[i] = data[(t_off + i) % size];
+					x->addr = (uintptr_t)addr;
+					x->len = (size_t)len;
+					x->t_ns = (int64_t)time;
+					got |= MAPWATCH_FILE;
+				}
+			}
 		}
+		got |= MAPWATCH_WOKEN;
 		tail += h.size;
 	}
 	__atomic_store_n(&m->data_tail, head, __ATOMIC_RELEASE);
-	return scan;
+	return got;
 }
 
-int pf_mapwatch_wait(int64_t ns)
+int pf_mapwatch_wait(int64_t ns, struct pf_maprec *recs, size_t cap, size_t *n)
 {
 	sigset_t set;
 	siginfo_t info;
 	struct timespec ts = { .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
 	sigemptyset(&set);
 	sigaddset(&set, MAPWATCH_SIGNAL);
-	int got = sigtimedwait(&set, &info, &ts) == MAPWATCH_SIGNAL;
+	int got = sigtimedwait(&set, &info, &ts) == MAPWATCH_SIGNAL ? MAPWATCH_WOKEN : 0;
 	/* Several records may have been signalled at once: take them all. */
 	struct timespec zero = { 0, 0 };
 	while (sigtimedwait(&set, &info, &zero) == MAPWATCH_SIGNAL)
-		got = 1;
-	bool scan = false;
+		got |= MAPWATCH_WOKEN;
+	*n = 0;
 	for (int i = 0; i < nrings; i++)
-		scan |= drain(&rings[i]);
-	return scan ? 2 : got;
+		got |= drain(&rings[i], recs, cap, n);
+	return got;
 }
 
 void pf_mapwatch_after_fork_child(void)

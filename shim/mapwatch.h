@@ -24,9 +24,23 @@ bool pf_mapwatch_active(void);
 int pf_mapwatch_probe(void);
 int pf_mapwatch_error(void);
 
-/* Discovery thread: wait up to ns for a record.  0: none; 1: records, none
- * calling for a scan; 2: a file was mapped (or records were lost). */
-int pf_mapwatch_wait(int64_t ns);
+/* A file mapping the program made, from its PERF_RECORD_MMAP2. */
+struct pf_maprec {
+	uintptr_t addr;
+	size_t len;
+	uint64_t pgoff;  /* file offset of addr, in bytes */
+	uint32_t maj, min;
+	uint64_t ino;
+	int64_t t_ns;    /* when it was made, CLOCK_MONOTONIC */
+};
+
+/* What pf_mapwatch_wait() saw, as flags. */
+#define MAPWATCH_WOKEN 1 /* records came (any kind) */
+#define MAPWATCH_FILE 2  /* readable file mappings: in recs[0..*n) */
+#define MAPWATCH_LOST 4  /* records were lost, or did not fit in recs: scan */
+
+/* Discovery thread: wait up to ns for records, then take them all. */
+int pf_mapwatch_wait(int64_t ns, struct pf_maprec *recs, size_t cap, size_t *n);
 
 void pf_mapwatch_after_fork_child(void);
 

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pf_mapping *table;
@@ -134,6 +135,13 @@ static void forget_locked(uintptr_t a, uintptr_t b)
 	}
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int pf_table_track(const struct pf_desc *d)
 {
 	struct pf_mapping proto;
@@ -145,6 +153,7 @@ int pf_table_track(const struct pf_desc *d)
 	proto.ino = d->ino;
 	proto.source = d->source;
 	proto.state = PF_QUEUED;
+	proto.found_ns = mono_ns(); /* after the mapping was made or seen */
 	snprintf(proto.path, sizeof proto.path, "%s", d->path ? d->path : "");
 
 	pthread_mutex_lock(&table_lock);
@@ -179,6 +188,28 @@ bool pf_table_forget_from(uintptr_t entry, uint64_t id, size_t entry_len, uintpt
 	return still;
 }
 
+bool pf_table_clear_stale(uintptr_t start, size_t len, int64_t t_ns)
+{
+	bool newer = false, cut = false;
+	uintptr_t end = start + len;
+	pthread_mutex_lock(&table_lock);
+	struct pf_mapping *m, *tmp;
+	HASH_ITER(hh, table, m, tmp) {
+		if (!(m->start < end && start < m->start + m->len))
+			continue;
+		if (m->found_ns < t_ns) {
+			cut_locked(m, start, end);
+			cut = true;
+		} else {
+			newer = true;
+		}
+	}
+	if (cut)
+		publish_bounds();
+	pthread_mutex_unlock(&table_lock);
+	return newer;
+}
+
 void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size_t new_len)
 {
 	pthread_mutex_lock(&table_lock);
@@ -199,6 +230,7 @@ void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size
 		moved.ahead = moved.done = 0;
 		moved.bytes_in = moved.resident_before = 0;
 		moved.t_begin_ns = 0;
+		moved.found_ns = mono_ns();
 		moved.state = PF_QUEUED;
 	}
 	forget_locked(old_addr, old_addr + old_len);

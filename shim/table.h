@@ -70,6 +70,8 @@ struct pf_mapping {
 	uint64_t bytes_in;         /* brought in from disk */
 	uint64_t resident_before;  /* already in memory when reached */
 	int64_t t_begin_ns;        /* a helper first reached it (0: not yet) */
+	int64_t found_ns;          /* CLOCK_MONOTONIC when tracked: the mapping
+				      existed then (see pf_table_clear_stale) */
 	unsigned errors;
 	int last_err;
 	UT_hash_handle hh;
@@ -85,6 +87,11 @@ void pf_table_forget(uintptr_t start, size_t len);
  * never what a hook tracked meanwhile).  Returns true when it did. */
 bool pf_table_forget_from(uintptr_t entry, uint64_t id, size_t entry_len, uintptr_t start,
 			  size_t len);
+/* A perf record says [start, start+len) was mapped anew at t_ns
+ * (CLOCK_MONOTONIC): entries overlapping it that were tracked before then
+ * describe what that mapping replaced, and are forgotten.  Returns true when
+ * an entry tracked since still overlaps it (a hook's, or discovery's own). */
+bool pf_table_clear_stale(uintptr_t start, size_t len, int64_t t_ns);
 /* After mremap: the tracked part of the old range now lives at new_addr. */
 void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr,
 		    size_t new_len);

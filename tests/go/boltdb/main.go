@@ -78,7 +78,7 @@ func read(path string) {
 	}
 	n := bk.Stats().KeyN
 	gotest.Mapped(db.Info().Data, db.Info().PageSize)
-	time.Sleep(gotest.Pause)
+	gotest.Settle(path)
 
 	r := gotest.Rand(0x9e3779b97f4a7c15)
 	var sum uint64

@@ -9,7 +9,9 @@
 //     while this one does nothing (after a second to settle), and it is
 //     printed as a share of one core;
 //   - latency: -trials times maps BIG with syscall.Mmap after a random pause
-//     (-gapmin..-gapmax), keeps it as long, unmaps it, and finds in the statistics when the map
+//     (-gapmin..-gapmax), keeps it as long (with -wait: until its map record
+//     is written, and after the unmap until its unmap record is, at most
+//     gotest.Deadline each), unmaps it, and finds in the statistics when the map
 //     record (source "discover") and the unmap record of that mapping were
 //     queued: latency is that time minus the moment just before the mmap
 //     (munmap) system call.
@@ -83,6 +85,7 @@ func main() {
 	trials := flag.Int("trials", 100, "mappings timed")
 	gapMin := flag.Duration("gapmin", 15*time.Millisecond, "least time between a trial's steps")
 	gapMax := flag.Duration("gapmax", 45*time.Millisecond, "most time between a trial's steps")
+	wait := flag.Bool("wait", false, "each step waits for its record (a test), instead of a random pause (a benchmark)")
 	flag.Parse()
 	if *statsPath == "" || *file == "" || *small == "" {
 		gotest.Die("usage: discbench -stats PATH -file BIG -small SMALL [-maps N] [-idle D] [-trials N]")
@@ -148,10 +151,24 @@ func main() {
 			gotest.Die("mmap: %v", err)
 		}
 		ts[i].addr = uintptr(unsafe.Pointer(&b[0]))
-		pause()
+		addr, t0 := ts[i].addr, ts[i].mapT
+		if *wait {
+			gotest.WaitRecord(func(r gotest.Record) bool {
+				return r.Str("ev") == "map" && r.Str("source") == "discover" &&
+					r.Addr() == addr && r.Num("t") >= t0
+			})
+		} else {
+			pause()
+		}
 		ts[i].unmT = unixNow()
+		t1 := ts[i].unmT
 		if err := syscall.Munmap(b); err != nil {
 			gotest.Die("munmap: %v", err)
+		}
+		if *wait {
+			gotest.WaitRecord(func(r gotest.Record) bool {
+				return r.Str("ev") == "unmap" && r.Addr() == addr && r.Num("t") >= t1
+			})
 		}
 	}
 	f.Close()

@@ -1,9 +1,11 @@
 // remap F G - keeps discovery's table true through raw system calls: maps
 // 8 MiB of F with syscall.Mmap, unmaps its third and fourth MiB with a raw
 // munmap, then maps 4 MiB of G over its second half with a raw
-// mmap(MAP_FIXED) (VmSize does not change: only a full scan can see it),
-// pausing between steps and 1.5 s at the end.  Prints addr=, the start of
-// the mapping of F.
+// mmap(MAP_FIXED) (VmSize does not change), then unmaps F's first 2 MiB and
+// at once maps them again from F (the same file, offset and address).  With
+// PREFAULT_STATS set, each step waits for the record that shows discovery
+// saw it (gotest.Deadline at most; missed=STEP when it did not come).
+// Prints addr=, the start of the mapping of F.
 package main
 
 import (
@@ -37,15 +39,47 @@ func main() {
 	}
 	a := uintptr(unsafe.Pointer(&b[0]))
 	fmt.Printf("addr=0x%x\n", a)
-	time.Sleep(200 * time.Millisecond)
+	step("map F", func(r gotest.Record) bool {
+		return r.Str("ev") == "map" && r.Addr() == a && r.Num("len") == 8*mib
+	})
 	if _, _, e := syscall.Syscall(syscall.SYS_MUNMAP, a+2*mib, 2*mib, 0); e != 0 {
 		gotest.Die("munmap: %v", e)
 	}
-	time.Sleep(200 * time.Millisecond)
-	r, _, e := syscall.Syscall6(syscall.SYS_MMAP, a+4*mib, 4*mib, syscall.PROT_READ,
-		syscall.MAP_SHARED|syscall.MAP_FIXED, g.Fd(), 0)
-	if e != 0 || r != a+4*mib {
+	step("munmap", func(r gotest.Record) bool {
+		return r.Str("ev") == "unmap" && r.Addr() == a+2*mib
+	})
+	fixed(a+4*mib, 4*mib, g.Fd())
+	step("map G", func(r gotest.Record) bool {
+		return r.Str("ev") == "map" && r.Addr() == a+4*mib && r.Str("path") == os.Args[2]
+	})
+	// What is left of F, unmapped and mapped again at once, from the same
+	// file at the same offset: a new mapping that looks like the old one.
+	if _, _, e := syscall.Syscall(syscall.SYS_MUNMAP, a, 2*mib, 0); e != 0 {
+		gotest.Die("munmap: %v", e)
+	}
+	fixed(a, 2*mib, f.Fd())
+	step("map F again", func(r gotest.Record) bool {
+		return r.Str("ev") == "map" && r.Addr() == a && r.Num("len") == 2*mib
+	})
+}
+
+// fixed maps len bytes of fd at addr with a raw mmap(MAP_FIXED).
+func fixed(addr, len, fd uintptr) {
+	r, _, e := syscall.Syscall6(syscall.SYS_MMAP, addr, len, syscall.PROT_READ,
+		syscall.MAP_SHARED|syscall.MAP_FIXED, fd, 0)
+	if e != 0 || r != addr {
 		gotest.Die("mmap fixed: %v", e)
 	}
-	time.Sleep(1500 * time.Millisecond)
+}
+
+// step waits for the record that says discovery saw the step (with a
+// report), or 200 ms (without); says which.
+func step(what string, match func(gotest.Record) bool) {
+	if os.Getenv("PREFAULT_STATS") == "" {
+		time.Sleep(200 * time.Millisecond)
+		return
+	}
+	if !gotest.WaitRecord(match) {
+		fmt.Printf("missed=%s\n", what)
+	}
 }

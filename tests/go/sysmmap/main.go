@@ -6,7 +6,6 @@ package main
 import (
 	"os"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"../gotest"
@@ -34,6 +33,6 @@ func main() {
 		gotest.Die("madvise: %v", err)
 	}
 	f.Close()
-	time.Sleep(gotest.Pause)
+	gotest.Settle(os.Args[1])
 	gotest.Report(gotest.ReadRandom(b))
 }

@@ -5,7 +5,6 @@ package main
 
 import (
 	"os"
-	"time"
 	"unsafe"
 
 	"../gotest"
@@ -34,6 +33,6 @@ func main() {
 		gotest.Die("madvise: %v", err)
 	}
 	unix.Close(fd)
-	time.Sleep(gotest.Pause)
+	gotest.Settle(os.Args[1])
 	gotest.Report(gotest.ReadRandom(b))
 }
