@@ -10,6 +10,7 @@
 # The programs live in tests/go/NAME/ and are built by tests/go.mk.
 
 load test_helper
+load go_helper
 
 GO_PROGS="$BUILD_DIR/tests/go"
 
@@ -41,53 +42,6 @@ bolt_db() {
 	printf '%s\n' "$path"
 }
 
-# cold_pair FILE PROG ARGS...: runs PROG ARGS plain, then preloaded with the
-# statistics in $BATS_TEST_TMPDIR/stats.jsonl, FILE evicted before each run.
-# Sets plain_majflt, pre_majflt, pre_helper_majflt and pre_addr.
-cold_pair() {
-	local file=$1
-	shift
-	"$PROGS/evict" "$file"
-	run --separate-stderr "$@"
-	show
-	[ "$status" -eq 0 ] || return 1
-	plain_majflt="$(field majflt)"
-
-	"$PROGS/evict" "$file"
-	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
-	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" "$@"
-	show
-	[ "$status" -eq 0 ] || return 1
-	pre_majflt="$(field majflt)"
-	pre_helper_majflt="$(field helper_majflt)"
-	pre_addr="$(field addr)"
-	pre_settle_timeout="$(sed -n 's/^settle_timeout=//p' <<<"$output")"
-	cat "$STATS"
-}
-
-# check_cold FILE: what every cold test asserts after cold_pair.
-check_cold() {
-	local file=$1 size pages
-	size="$(stat -c %s "$file")"
-	pages=$((size / 4096))
-	echo "plain_majflt=$plain_majflt pre_majflt=$pre_majflt pre_helper_majflt=$pre_helper_majflt pages=$pages"
-	# The program read after prefault's done record (gotest.Settle): what
-	# it still faults on is what prefault did not bring in, on any disk.
-	[ -z "$pre_settle_timeout" ]
-	# The plain run faulted page by page: otherwise this proves nothing.
-	[ "$plain_majflt" -ge 10000 ]
-	# Preloaded, the program's own threads take <= 5% of those faults.
-	[ $((pre_majflt * 20)) -le "$plain_majflt" ]
-	# Discovery found the file's mapping, at the address the program used.
-	stats_check "$STATS"
-	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map' and r['source'] == 'discover' and r['path'] == '$file' and A(r['addr']) == A('$pre_addr'))")" -eq 1 ]
-	# MADV_RANDOM did not make the helpers read page by page: WILLNEED
-	# before POPULATE_READ reads ahead whatever the hint (a page-sized read
-	# per fault would be one major fault per page).
-	[ "$pre_helper_majflt" -le $((pages / 64)) ]
-	[ "$(stats_eval "$STATS" "sum(r['bytes_in'] for r in R if r['ev'] == 'done' and r['path'] == '$file')")" -ge $((size * 9 / 10)) ]
-}
-
 @test "the Go test programs are dynamic, and a preload takes effect in them" {
 	local p
 	for p in sysmmap unixmmap boltdb discbench remap; do
@@ -105,21 +59,21 @@ check_cold() {
 	local f
 	f="$(big_file go-f256 256M)"
 	cold_pair "$f" "$GO_PROGS/sysmmap" "$f"
-	check_cold "$f"
+	check_cold "$f" go-note
 }
 
 @test "golang.org/x/sys/unix.Mmap: discovered, program's major faults <= 5% of the plain run's" {
 	local f
 	f="$(big_file go-f256 256M)"
 	cold_pair "$f" "$GO_PROGS/unixmmap" "$f"
-	check_cold "$f"
+	check_cold "$f" go-note
 }
 
 @test "bbolt (go.etcd.io/bbolt, MADV_RANDOM): discovered, program's major faults <= 5% of the plain run's" {
 	local db
 	db="$(bolt_db)"
 	cold_pair "$db" "$GO_PROGS/boltdb" read "$db"
-	check_cold "$db"
+	check_cold "$db" go-note
 }
 
 # discbench_run [WRAPPER...]: tests/go/discbench, 1000 mappings held, 60

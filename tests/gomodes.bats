@@ -12,12 +12,13 @@
 # Each test first proves with readelf that the binary is what its mode says,
 # then runs it on a cold 256 MiB file plain and preloaded: the program maps
 # the file with syscall.Mmap (no hook sees it), hints MADV_RANDOM, pauses
-# 500 ms (tests/go/gotest's Pause), reads 20k random bytes and reports the
+# (tests/go/gotest's Settle), reads 20k random bytes and reports the
 # major faults of its own threads (those not named prefault*).  Discovery
 # must find the mapping and the helpers bring it in, whatever the mode.
 
 # shellcheck disable=SC2154
 load test_helper
+load go_helper
 
 MODES="$BUILD_DIR/tests/go-modes"
 
@@ -32,57 +33,6 @@ setup() {
 	for p in internal external pie cshared libgocold.so; do
 		[ -e "$MODES/$p" ] || fail "$MODES/$p is missing: run make test-gomodes"
 	done
-}
-
-# cold_pair FILE PROG ARGS...: runs PROG ARGS plain, then preloaded with the
-# statistics in $BATS_TEST_TMPDIR/stats.jsonl, FILE evicted before each run.
-# Sets plain_majflt, pre_majflt, pre_helper_majflt and pre_addr.
-# (As tests/go.bats's.)
-cold_pair() {
-	local file=$1
-	shift
-	"$PROGS/evict" "$file"
-	run --separate-stderr "$@"
-	show
-	[ "$status" -eq 0 ] || return 1
-	plain_majflt="$(field majflt)"
-
-	"$PROGS/evict" "$file"
-	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
-	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" "$@"
-	show
-	[ "$status" -eq 0 ] || return 1
-	pre_majflt="$(field majflt)"
-	pre_helper_majflt="$(field helper_majflt)"
-	pre_addr="$(field addr)"
-	cat "$STATS"
-}
-
-# check_cold FILE WHY: what every test asserts after cold_pair (tests/go.bats's
-# check_cold, plus the start record: discovery on, for reason WHY).
-check_cold() {
-	local file=$1 why=$2 size pages
-	size="$(stat -c %s "$file")"
-	pages=$((size / 4096))
-	echo "plain_majflt=$plain_majflt pre_majflt=$pre_majflt pre_helper_majflt=$pre_helper_majflt pages=$pages"
-	# The plain run faulted page by page: otherwise this proves nothing.
-	[ "$plain_majflt" -ge 10000 ]
-	# Preloaded, the program's own threads take <= 5% of those faults.
-	[ $((pre_majflt * 20)) -le "$plain_majflt" ]
-	# Discovery found the file's mapping, at the address the program used.
-	stats_check "$STATS"
-	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'map' and r['source'] == 'discover' and r['path'] == '$file' and A(r['addr']) == A('$pre_addr'))")" -eq 1 ]
-	# Discovery was turned on, and for the reason this mode must give.
-	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'start' and r['active'] and r.get('discover') is True and r.get('discover_why') == '$why')")" -eq 1 ]
-	# The helpers read ahead whatever the hint (one major fault per page
-	# would be a page-sized read per fault), and brought the file in.
-	[ "$pre_helper_majflt" -le $((pages / 64)) ]
-	[ "$(stats_eval "$STATS" "sum(r['bytes_in'] for r in R if r['ev'] == 'done' and r['path'] == '$file')")" -ge $((size * 9 / 10)) ]
-	# How discovery ran (perf records or polling) depends on the kernel and,
-	# for c-shared, on the threads the Go runtime started before prefault's
-	# constructor: said, not asserted, but it ran.
-	stats_eval "$STATS" "sorted(set(r['discovery'] for r in R if r['ev'] == 'proc'))"
-	[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'proc' and r['discovery'] in ('off', 'pending'))")" -eq 0 ]
 }
 
 # elf BIN: readelf's header, dynamic section, dynamic symbols and notes of

@@ -732,23 +732,20 @@ static void decide(void)
 	else if (preload_ignored())
 		why = "interp";
 
-	/* Discovery: discover.c's pf_discover_init() rule. */
-	if (!pf_opt.enabled) {
-		r.discovery = false;
+	/* Discovery: the library's own rule (gonote.c), worded for a person. */
+	const char *dwhy;
+	r.discovery = pf_go_discovery_wanted(pf_opt.enabled, pf_opt.discover, r.go, &dwhy);
+	if (!pf_opt.enabled)
 		r.discovery_why = "inert (PREFAULT=0)";
-	} else if (why) {
+	else if (why) {
 		r.discovery = false;
 		r.discovery_why = "not used: the companion follows /proc/PID/maps, raw mmap calls included";
-	} else if (pf_opt.discover == PF_DISCOVER_ON) {
-		r.discovery = true;
+	} else if (!strcmp(dwhy, "forced"))
 		r.discovery_why = "on (PREFAULT_DISCOVER=1)";
-	} else if (pf_opt.discover == PF_DISCOVER_OFF) {
-		r.discovery = false;
+	else if (!strcmp(dwhy, "turned-off"))
 		r.discovery_why = "off (PREFAULT_DISCOVER=0)";
-	} else {
-		r.discovery = r.go != PF_GO_NO;
+	else
 		r.discovery_why = r.discovery ? "on (auto: Go code found)" : "off (auto: no Go code found)";
-	}
 
 	if (!pf_opt.enabled) {
 		r.way = WAY_NONE;

@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"../../go/gotest"
@@ -46,6 +45,6 @@ func main() {
 		gotest.Die("madvise: %v", err)
 	}
 	f.Close()
-	time.Sleep(gotest.Pause)
+	gotest.Settle(os.Args[1])
 	gotest.Report(gotest.ReadRandom(b))
 }

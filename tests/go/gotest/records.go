@@ -5,13 +5,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Deadline bounds every wait for a record: long enough for the slowest
-// machine (a record comes in well under a second here).
-const Deadline = 300 * time.Second
+// machine (a record comes in well under a second here).  GOTEST_DEADLINE
+// (seconds) shortens it, to see a test fail quickly on a broken library.
+var Deadline = deadline()
+
+func deadline() time.Duration {
+	if s, err := strconv.Atoi(os.Getenv("GOTEST_DEADLINE")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 300 * time.Second
+}
 
 // Record is one statistics record, decoded.
 type Record map[string]interface{}

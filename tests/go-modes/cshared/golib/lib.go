@@ -9,7 +9,6 @@ import "C"
 import (
 	"os"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"../../../go/gotest"
@@ -38,7 +37,7 @@ func ColdRead(path *C.char) C.int {
 		gotest.Die("madvise: %v", err)
 	}
 	f.Close()
-	time.Sleep(gotest.Pause)
+	gotest.Settle(C.GoString(path))
 	gotest.Report(gotest.ReadRandom(b))
 	return 0
 }
