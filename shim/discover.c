@@ -117,6 +117,7 @@ static _Atomic int disc_state = DISC_OFF;
 static bool disc_wanted; /* written by pf_discover_init() only */
 static const char *disc_why = "inert"; /* ... and why */
 static _Atomic pid_t disc_tid; /* the thread's id, once it runs */
+static atomic_bool disc_watch_threads; /* the process had other threads at its start */
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -882,6 +883,10 @@ static void *disc_main(void *arg)
 	atomic_store_explicit(&disc_tid, (pid_t)syscall(SYS_gettid), memory_order_release);
 	pthread_setname_np(pthread_self(), "prefault-disc");
 	pf_helper_register();
+	if (atomic_load_explicit(&disc_watch_threads, memory_order_acquire) &&
+	    !pf_mapwatch_open_threads())
+		pf_log("discovery: no perf mmap records for the threads that ran before it (%s): polling /proc only",
+		       strerror(pf_mapwatch_error()));
 	page_size = sysconf(_SC_PAGESIZE);
 	query_ok = pf_procmap_probe() == 0;
 	if (access(maps_path, R_OK) != 0) {
@@ -991,6 +996,8 @@ static void disc_start(void)
 	int saved = errno;
 	/* Only the process's one thread can have the watch cover all of it. */
 	bool alone = __libc_single_threaded;
+	/* Otherwise the new thread watches the ones there are, one by one. */
+	atomic_store_explicit(&disc_watch_threads, !alone, memory_order_release);
 	int rc = pf_thread_start(disc_main, NULL, THREAD_STACK);
 	if (rc == 0 && alone) {
 		/* The new thread's id, for the watch's signal: it is the first

@@ -39,11 +39,13 @@
 #include "real.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -51,6 +53,8 @@
 #include <unistd.h>
 
 #define MAX_CPUS 64  /* beyond: the per-user perf memory would not do */
+#define MAX_THREADS 16 /* threads watched one by one (pf_mapwatch_open_threads) */
+#define MAX_RINGS 128  /* rings, one per watched thread and CPU */
 #define RING_PAGES 1 /* ~36 records; an overflow is a LOST record: a scan */
 
 struct ring {
@@ -58,15 +62,15 @@ struct ring {
 	size_t len; /* bytes mapped, meta page included */
 };
 
-static struct ring rings[MAX_CPUS];
+static struct ring rings[MAX_RINGS];
 static int nrings;
 static atomic_bool active;
 static pid_t owner;
 static int why_not; /* errno of the step that failed, 0 if none */
 
-/* The calling thread's side-band event on one CPU: a descriptor, or -1
- * with errno. */
-static int open_event(int cpu)
+/* Thread pid's side-band event on one CPU (pid 0: the calling thread): a
+ * descriptor, or -1 with errno. */
+static int open_event(pid_t pid, int cpu)
 {
 	struct perf_event_attr a;
 	memset(&a, 0, sizeof a);
@@ -89,13 +93,13 @@ static int open_event(int cpu)
 	a.sample_type = PERF_SAMPLE_TIME;
 	a.use_clockid = 1;
 	a.clockid = CLOCK_MONOTONIC;
-	return (int)syscall(SYS_perf_event_open, &a, 0, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return (int)syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
 int pf_mapwatch_probe(void)
 {
 	int saved = errno;
-	int fd = open_event(0);
+	int fd = open_event(0, 0);
 	int err = fd < 0 ? errno : 0;
 	if (fd >= 0)
 		close(fd);
@@ -103,14 +107,14 @@ int pf_mapwatch_probe(void)
 	return err;
 }
 
-/* One CPU's event and ring; 0 or an errno value. */
-static int open_ring(int cpu, pid_t tid, size_t page, struct ring *r)
+/* One event and its ring, signalling thread notify; 0 or an errno value. */
+static int open_ring(pid_t pid, int cpu, pid_t notify, size_t page, struct ring *r)
 {
-	int fd = open_event(cpu);
+	int fd = open_event(pid, cpu);
 	if (fd < 0)
 		return errno;
 	int err = 0;
-	struct f_owner_ex to = { F_OWNER_TID, tid };
+	struct f_owner_ex to = { F_OWNER_TID, notify };
 	size_t len = (RING_PAGES + 1) * page;
 	void *p = pf_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
@@ -126,32 +130,109 @@ static int open_ring(int cpu, pid_t tid, size_t page, struct ring *r)
 	return err;
 }
 
-bool pf_mapwatch_open(pid_t tid)
+static void close_rings(void)
 {
-	int saved = errno;
+	for (int i = 0; i < nrings; i++)
+		pf_sys_munmap(rings[i].meta, rings[i].len);
+	memset(rings, 0, sizeof rings);
+	nrings = 0;
+}
+
+/* Thread pid (0: the caller) on every CPU; 0, ESRCH (it has exited), or
+ * the errno that makes the watch fail. */
+static int watch_thread(pid_t pid, pid_t notify)
+{
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	int err = ncpu < 1 || ncpu > MAX_CPUS ? ERANGE : 0;
-	int n = 0;
-	for (; !err && n < ncpu; n++) {
-		err = open_ring(n, tid, page, &rings[n]);
+	if (ncpu < 1 || ncpu > MAX_CPUS)
+		return ERANGE;
+	int first = nrings;
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		if (nrings == MAX_RINGS)
+			return E2BIG;
+		int err = open_ring(pid, cpu, notify, page, &rings[nrings]);
 		if (err == ENODEV)
-			err = 0; /* an offline CPU */
+			continue; /* an offline CPU */
+		if (err == ESRCH) {
+			while (nrings > first) {
+				nrings--;
+				pf_sys_munmap(rings[nrings].meta, rings[nrings].len);
+			}
+			return ESRCH;
+		}
+		if (err)
+			return err;
+		nrings++;
 	}
+	return 0;
+}
+
+static bool publish(int err, int saved)
+{
 	if (err) {
-		while (n-- > 0)
-			if (rings[n].meta)
-				pf_sys_munmap(rings[n].meta, rings[n].len);
-		memset(rings, 0, sizeof rings);
+		close_rings();
 		why_not = err;
 		errno = saved;
 		return false;
 	}
-	nrings = n;
 	owner = getpid();
 	atomic_store_explicit(&active, true, memory_order_release);
 	errno = saved;
 	return true;
+}
+
+bool pf_mapwatch_open(pid_t tid)
+{
+	int saved = errno;
+	return publish(watch_thread(0, tid), saved);
+}
+
+/* Adds the threads of /proc/self/task not in seen[0..*n) (but self); the
+ * number added, or -errno. */
+static int watch_new_threads(pid_t self, pid_t *seen, int *n, int cap)
+{
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char buf[4096];
+	int added = 0, err = 0;
+	long got;
+	while (!err && (got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+		for (long at = 0; at < got && !err;) {
+			const struct dirent64 *d = (const struct dirent64 *)(const void *)(buf + at);
+			at += d->d_reclen;
+			pid_t tid = (pid_t)strtol(d->d_name, NULL, 10);
+			bool known = tid <= 0 || tid == self;
+			for (int i = 0; i < *n && !known; i++)
+				known = seen[i] == tid;
+			if (known)
+				continue;
+			if (*n == cap) {
+				err = E2BIG;
+				break;
+			}
+			int e = watch_thread(tid, self);
+			if (e && e != ESRCH)
+				err = e;
+			seen[(*n)++] = tid;
+			added++;
+		}
+	}
+	close(fd);
+	return err ? -err : added;
+}
+
+bool pf_mapwatch_open_threads(void)
+{
+	int saved = errno;
+	pid_t self = (pid_t)syscall(SYS_gettid), seen[MAX_THREADS];
+	int n = 0, added, rounds = 0;
+	/* Until a listing finds no thread it had not seen: one created
+	 * meanwhile by a thread not yet watched shows in the next. */
+	do
+		added = watch_new_threads(self, seen, &n, MAX_THREADS);
+	while (added > 0 && ++rounds < 16);
+	return publish(added < 0 ? -added : added > 0 ? EAGAIN : 0, saved);
 }
 
 bool pf_mapwatch_active(void)

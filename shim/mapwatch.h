@@ -17,6 +17,12 @@
  * creates, signalling thread tid.  False (errno kept) when perf refuses;
  * pf_mapwatch_error() then says why. */
 bool pf_mapwatch_open(pid_t tid);
+/* From the discovery thread, in a process that already had other threads
+ * when discovery started (a C program whose Go library, c-shared, started
+ * the Go runtime in its constructor): watch each of them, and what they
+ * create, one by one (at most 16 threads and 128 rings), signalling the
+ * calling thread.  False (errno kept) as pf_mapwatch_open(). */
+bool pf_mapwatch_open_threads(void);
 bool pf_mapwatch_active(void);
 /* Would perf give this process its mmap records?  0, or the errno of the
  * refusal (EACCES: perf_event_paranoid; EPERM, ENOSYS: seccomp).  Opens and

@@ -53,10 +53,17 @@ check_cold() {
 	[ "$(stats_eval "$STATS" "sum(r['bytes_in'] for r in R if r['ev'] == 'done' and r['path'] == '$file')")" -ge $((size * 9 / 10)) ]
 	if [ -n "$why" ]; then
 		[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'start' and r['active'] and r.get('discover') is True and r.get('discover_why') == '$why')")" -eq 1 ]
-		# How it ran (perf records or polling) depends on the kernel and,
-		# for c-shared, on the threads the Go runtime started before
-		# prefault's constructor: said, not asserted; but it ran.
-		stats_eval "$STATS" "sorted(set(r['discovery'] for r in R if r['ev'] == 'proc'))"
-		[ "$(stats_eval "$STATS" "sum(1 for r in R if r['ev'] == 'proc' and r['discovery'] in ('off', 'pending'))")" -eq 0 ]
+		# It ran, from perf records where this kernel gives them (as
+		# prefault --check finds), the threads a c-shared library's Go
+		# runtime started before prefault's constructor included.
+		local how
+		how="$(stats_eval "$STATS" "sorted(set(r['discovery'] for r in R if r['ev'] == 'proc'))")"
+		echo "discovery: $how"
+		if "$ROOT/tools/prefault" --check --json /bin/true |
+			python3 -c 'import json, sys; sys.exit(not json.load(sys.stdin)["perf"]["available"])'; then
+			[ "$how" = "['perf']" ]
+		else
+			[ "$how" = "['poll']" ]
+		fi
 	fi
 }
