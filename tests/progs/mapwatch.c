@@ -16,6 +16,17 @@
  * -R sets MADV_RANDOM on the mapping, as bbolt and LMDB do.  The file
  * descriptor is closed right after mmap.  Nothing is touched before the
  * pause ends.
+ *
+ * -u COND (repeatable) makes the pause last, beyond -s MS (then 0 by
+ * default), until COND holds, at most TL_DEADLINE_S (testlib.h), so that a
+ * slow machine gets the time it needs:
+ *
+ *   -u helper        a thread named prefault* was seen
+ *   -u present=PCT   PCT% of the pages are present
+ *   -u done          $PREFAULT_STATS holds a done record (the helpers are
+ *                    finished with the mapping)
+ *
+ * and reports wait_met=1 (0: the deadline passed first) and wait_ms=N.
  */
 #include "testlib.h"
 
@@ -72,29 +83,44 @@ static void print_fds(void)
 
 int main(int argc, char **argv)
 {
-	long pause_ms = 200;
+	long pause_ms = -1;
 	int opt, rnd = 0, rd = 0, check = 0, pid = 0, max_threads = 0;
+	int until_helper = 0, until_done = 0, until_pct = -1, nconds = 0, met = 1;
 	struct seen seen = { .n = 0 };
 	size_t page = tl_page(), len, npages;
 	struct stat st;
-	double until;
+	double start, until;
 	char *p;
 	int fd;
 
-	while ((opt = getopt(argc, argv, "s:Rrcp")) != -1) {
+	while ((opt = getopt(argc, argv, "s:Rrcpu:")) != -1) {
 		switch (opt) {
 		case 's': pause_ms = atol(optarg); break;
 		case 'R': rnd = 1; break;
 		case 'r': rd = 1; break;
 		case 'c': check = 1; break;
 		case 'p': pid = 1; break;
+		case 'u':
+			nconds++;
+			if (!strcmp(optarg, "helper"))
+				until_helper = 1;
+			else if (!strcmp(optarg, "done"))
+				until_done = 1;
+			else if (!strncmp(optarg, "present=", 8))
+				until_pct = atoi(optarg + 8);
+			else
+				goto usage;
+			break;
 		default:
-			fprintf(stderr, "usage: mapwatch [-s MS] [-R] [-r] [-c] [-p] PATH\n");
-			return 2;
+			goto usage;
 		}
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "usage: mapwatch [-s MS] [-R] [-r] [-c] [-p] PATH\n");
+	if (optind != argc - 1)
+		goto usage;
+	if (pause_ms < 0)
+		pause_ms = nconds ? 0 : 200;
+	if (until_done && !tl_stats_path()) {
+		fprintf(stderr, "mapwatch: -u done needs PREFAULT_STATS to name a file\n");
 		return 2;
 	}
 	fd = open(argv[optind], O_RDONLY);
@@ -109,15 +135,23 @@ int main(int argc, char **argv)
 	if (rnd && madvise(p, len, MADV_RANDOM) != 0)
 		tl_die("madvise(MADV_RANDOM)");
 
-	until = tl_now() + (double)pause_ms / 1000;
-	do {
+	start = tl_now();
+	until = start + (double)pause_ms / 1000;
+	for (;;) {
 		int n = tl_each_prefault_thread(note_sigblk, &seen);
 
 		if (n > max_threads)
 			max_threads = n;
+		met = (!until_helper || max_threads > 0) &&
+		      (until_pct < 0 || tl_present(p, len) * 100 >= (size_t)until_pct * npages) &&
+		      (!until_done || tl_stats_count("\"ev\":\"done\"", NULL, NULL) > 0);
 		tl_sleep_ms(5);
-	} while (tl_now() < until);
+		if (tl_now() >= until && (met || tl_now() > start + TL_DEADLINE_S))
+			break;
+	}
 
+	if (nconds)
+		printf("wait_met=%d\nwait_ms=%.0f\n", met, (tl_now() - start) * 1000);
 	if (pid)
 		printf("pid=%d\n", (int)getpid());
 	printf("pages=%zu\n", npages);
@@ -142,4 +176,7 @@ int main(int argc, char **argv)
 		printf("bad_words=%zu\n", tl_bad_words(p, len, 0));
 	fflush(stdout);
 	return 0;
+usage:
+	fprintf(stderr, "usage: mapwatch [-s MS] [-u helper|present=PCT|done]... [-R] [-r] [-c] [-p] PATH\n");
+	return 2;
 }

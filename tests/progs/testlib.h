@@ -145,16 +145,13 @@ static inline size_t tl_bad_words(const void *addr, size_t len, uint64_t file_of
 	return bad;
 }
 
-/* Pages of [addr, addr+len) present in this process's page table
- * (/proc/self/pagemap bit 63). */
-static inline size_t tl_present(const void *addr, size_t len)
+/* Pages of [addr, addr+len) present in this process's page table, read
+ * from fd, /proc/self/pagemap open (bit 63). */
+static inline size_t tl_present_fd(int fd, const void *addr, size_t len)
 {
 	size_t page = tl_page(), npages = (len + page - 1) / page, present = 0;
 	uint64_t ent[512];
-	int fd = open("/proc/self/pagemap", O_RDONLY);
 
-	if (fd < 0)
-		tl_die("open /proc/self/pagemap");
 	for (size_t i = 0; i < npages;) {
 		size_t n = npages - i < 512 ? npages - i : 512;
 		off_t at = (off_t)(((uintptr_t)addr / page + i) * 8);
@@ -167,6 +164,18 @@ static inline size_t tl_present(const void *addr, size_t len)
 				present++;
 		i += n;
 	}
+	return present;
+}
+
+/* Pages of [addr, addr+len) present in this process's page table
+ * (/proc/self/pagemap bit 63). */
+static inline size_t tl_present(const void *addr, size_t len)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		tl_die("open /proc/self/pagemap");
+	size_t present = tl_present_fd(fd, addr, len);
 	close(fd);
 	return present;
 }
@@ -197,6 +206,88 @@ static inline ssize_t tl_read_small(const char *path, char *buf, size_t size)
 	return n;
 }
 
+/*
+ * Waiting for prefault.  A test program that needs prefault to have done
+ * something (a helper at work, pages present, a record written) polls for
+ * it with a deadline long enough for the slowest machine, TL_DEADLINE_S,
+ * instead of sleeping a fixed time that a slow or loaded machine could
+ * outrun.  A wait that runs out returns false and the program goes on: what
+ * it then reports makes the test fail.
+ */
+#define TL_DEADLINE_S 60.0
+
+/* Where prefault's statistics go ($PREFAULT_STATS, %p as this pid), or NULL
+ * when they go nowhere a program can read back (unset, stderr, fd:N). */
+static inline const char *tl_stats_path(void)
+{
+	static char path[4096];
+	const char *s = getenv("PREFAULT_STATS");
+	size_t n = 0;
+
+	if (!s || !*s || !strcmp(s, "stderr") || !strncmp(s, "fd:", 3))
+		return NULL;
+	for (; *s && n + 16 < sizeof path; s++) {
+		if (s[0] == '%' && s[1] == 'p') {
+			n += (size_t)snprintf(path + n, sizeof path - n, "%d", (int)getpid());
+			s++;
+		} else {
+			path[n++] = *s;
+		}
+	}
+	path[n] = '\0';
+	return path;
+}
+
+/* Lines of the statistics that contain every one of the (up to 3, NULL
+ * ending the list) strings; 0 when there are none or no statistics. */
+static inline long tl_stats_count(const char *a, const char *b, const char *c)
+{
+	const char *path = tl_stats_path();
+	static char line[1 << 16];
+	long n = 0;
+	FILE *f = path ? fopen(path, "r") : NULL;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if ((!a || strstr(line, a)) && (!b || strstr(line, b)) && (!c || strstr(line, c)))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Waits until at least n lines of the statistics contain a and b (b may be
+ * NULL); false when there are no statistics to read or the deadline passed. */
+static inline int tl_wait_stats(const char *a, const char *b, long n)
+{
+	double until = tl_now() + TL_DEADLINE_S;
+
+	if (!tl_stats_path())
+		return 0;
+	while (tl_stats_count(a, b, NULL) < n) {
+		if (tl_now() > until)
+			return 0;
+		tl_sleep_ms(2);
+	}
+	return 1;
+}
+
+/* Waits until pct percent of the pages of [addr, addr+len) are present in
+ * the page table (pct 0: at least one page); false at the deadline. */
+static inline int tl_wait_present(const void *addr, size_t len, int pct)
+{
+	size_t page = tl_page(), npages = (len + page - 1) / page;
+	size_t want = pct > 0 ? (npages * (size_t)pct + 99) / 100 : 1;
+	double until = tl_now() + TL_DEADLINE_S;
+
+	while (tl_present(addr, len) < want) {
+		if (tl_now() > until)
+			return 0;
+		tl_sleep_ms(1);
+	}
+	return 1;
+}
+
 /* Calls fn(tid, comm, arg) for every thread of this process whose name
  * starts with "prefault"; returns how many there are. */
 static inline int tl_each_prefault_thread(void (*fn)(const char *tid, void *arg),
@@ -224,6 +315,24 @@ static inline int tl_each_prefault_thread(void (*fn)(const char *tid, void *arg)
 	}
 	closedir(d);
 	return count;
+}
+
+/* Waits until at least n threads named prefault* exist (a helper names
+ * itself once it runs: a thread just started may not be named yet), or,
+ * with n 0, until none is left; false at the deadline. */
+static inline int tl_wait_helpers(int n)
+{
+	double until = tl_now() + TL_DEADLINE_S;
+
+	for (;;) {
+		int have = tl_each_prefault_thread(NULL, NULL);
+
+		if (n > 0 ? have >= n : have == 0)
+			return 1;
+		if (tl_now() > until)
+			return 0;
+		tl_sleep_ms(1);
+	}
 }
 
 #endif
