@@ -65,6 +65,9 @@ setup() {
 		[ "$status" -eq 0 ]
 		[ -z "$stderr" ]
 		[ "$(field survived)" = 1 ]
+		# Truncated once a helper had begun, and the helper finished after.
+		[ "$(field begun)" = 1 ] || fail "no page came in before the deadline"
+		[ "$(field finished)" = 1 ] || fail "no done record before the deadline"
 		[ "$(stat -c %s "$f")" -eq 0 ]
 		# The mapping was tracked, so a helper was at work on it.
 		cat "$stats"
@@ -141,14 +144,15 @@ setup() {
 	small="$(big_file f64 64M)"
 	child="$(big_file f64b 64M)"
 
-	run --separate-stderr timeout 60 env LD_PRELOAD="$LIB" "$PROGS/forks" "$big" "$small" "$child"
+	run --separate-stderr timeout 300 env LD_PRELOAD="$LIB" "$PROGS/forks" "$big" "$small" "$child"
 	show
-	[ "$status" -ne 124 ] || fail "hung: killed by timeout after 60 s"
+	[ "$status" -ne 124 ] || fail "hung: killed by timeout after 300 s"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[ "$(field forks)" = "200 ok=200" ]
 	[ "$(field child_status)" -eq 0 ]
 	present="$(field child_present)"
+	[ "$(field child_waited)" -eq 1 ] || fail "the child's pages: not 90% present within the deadline"
 	[ "$(num "$present")" -ge $(($(den "$present") * 90 / 100)) ]
 }
 
@@ -162,11 +166,13 @@ setup() {
 	[ "$status" -eq 0 ]
 	plain_fds="$(field fds)"
 
+	# Preloaded, the pause lasts until a helper was seen and is done.
 	"$PROGS/evict" "$f"
 	PREFAULT_STATS="$dir/stats.jsonl" PREFAULT_LOG="$dir/log" \
-		run --separate-stderr preloaded "$PROGS/mapwatch" -s 500 "$f"
+		run --separate-stderr preloaded "$PROGS/mapwatch" -s 500 -u helper -u done "$f"
 	show
 	[ "$status" -eq 0 ]
+	[ "$(field wait_met)" -eq 1 ] || fail "no helper, or no done record, within the deadline"
 	[ "$(field prefault_threads)" -ge 1 ]
 	[ "$(field fds)" = "$plain_fds" ]
 	stats_check "$dir/stats.jsonl"

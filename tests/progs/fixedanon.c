@@ -1,5 +1,6 @@
 /*
- * fixedanon PATH - maps the file (tracked), then 20 ms later maps anonymous
+ * fixedanon PATH - maps the file (tracked), then, once a helper is at work
+ * on it (a page present; at most TL_DEADLINE_S, testlib.h), maps anonymous
  * memory with MAP_FIXED over part of it and over all of a second mapping.
  * The anonymous memory must read zero and keep what is written to it while
  * helpers run on; the rest of the first mapping keeps the file's content.
@@ -76,7 +77,7 @@ int main(int argc, char **argv)
 	if (a == MAP_FAILED || b == MAP_FAILED)
 		tl_die("mmap");
 	close(fd);
-	tl_sleep_ms(20);
+	tl_wait_present(a, len, 0);
 
 	part = anon_fixed(a + quarter, half);
 	whole = anon_fixed(b, half);

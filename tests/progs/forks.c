@@ -2,11 +2,13 @@
  * forks BIG SMALL CHILD - maps BIG (cold) and, while prefault's helpers
  * bring it in, forks 200 children: even ones _exit at once, odd ones map
  * and unmap anonymous memory and the first MiB of SMALL, then exit().  Then
- * one more child maps CHILD (evicted first), sleeps 300 ms and reports how
- * many of its pages are present: prefault must work in a forked child.
+ * one more child maps CHILD (evicted first), waits until 90% of its pages
+ * are present (at most TL_DEADLINE_S, testlib.h) and reports how many are:
+ * prefault must work in a forked child.
  *
  *   forks=200 ok=N       children that exited with status 0
  *   child_present=N/M
+ *   child_waited=1       (0: the deadline passed first)
  */
 #include "testlib.h"
 
@@ -77,9 +79,10 @@ int main(int argc, char **argv)
 		char *p = map_file(argv[3], &child_len, 1);
 		size_t page = tl_page();
 
-		tl_sleep_ms(300);
-		printf("child_present=%zu/%zu\n", tl_present(p, child_len),
-		       (child_len + page - 1) / page);
+		int met = tl_wait_present(p, child_len, 90);
+
+		printf("child_present=%zu/%zu\nchild_waited=%d\n", tl_present(p, child_len),
+		       (child_len + page - 1) / page, met);
 		fflush(stdout);
 		exit(0);
 	}

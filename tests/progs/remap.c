@@ -1,6 +1,8 @@
 /*
  * remap PATH - moves, grows and shrinks file mappings with mremap while
- * prefault's helpers work on them (the file is evicted before each step)
+ * prefault's helpers work on them (the file is evicted before each step,
+ * and each step waits until a helper has begun on the new mapping: a page
+ * present, at most TL_DEADLINE_S, testlib.h)
  * and checks every word of the result against the file's pattern, right
  * away and again after 300 ms:
  *
@@ -26,7 +28,7 @@ static char *map_cold(size_t n)
 	if (p == MAP_FAILED)
 		tl_die("mmap");
 	close(fd);
-	tl_sleep_ms(20);
+	tl_wait_present(p, n, 0);
 	return p;
 }
 
