@@ -1,8 +1,8 @@
 # go_helper.bash - what the suites of Go programs share (go.bats,
 # gomodes.bats): a cold run plain and preloaded, and what it must show.
-# The programs read their file once prefault's done record is written
-# (tests/go/gotest's Settle), so a fault count says what prefault brought in,
-# on a disk of any speed.
+# Preloaded, the programs read their file once prefault's done record is
+# written (GOTEST_SETTLE=done, tests/go/gotest's Settle), so a fault count
+# says what prefault brought in, on a disk of any speed.
 
 # cold_pair FILE PROG ARGS...: runs PROG ARGS plain, then preloaded with the
 # statistics in $BATS_TEST_TMPDIR/stats.jsonl, FILE evicted before each run.
@@ -18,7 +18,7 @@ cold_pair() {
 
 	"$PROGS/evict" "$file"
 	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
-	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" "$@"
+	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" GOTEST_SETTLE=done "$@"
 	show
 	[ "$status" -eq 0 ] || return 1
 	pre_majflt="$(field majflt)"

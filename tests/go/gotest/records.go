@@ -94,13 +94,13 @@ func WaitRecord(match func(Record) bool) bool {
 }
 
 // Settle is the program's start-up between mapping path and reading it:
-// Pause, and then, when running with a report, until prefault says it is
-// done with the file (so that what the reads then fault on says what
+// Pause, and then, with GOTEST_SETTLE=done and a report, until prefault says
+// it is done with the file (so that what the reads then fault on says what
 // prefault brought in, on a disk of any speed).  Prints settle_ms.
 func Settle(path string) {
 	t := time.Now()
 	time.Sleep(Pause)
-	if statsFile() != "" && !WaitRecord(func(r Record) bool {
+	if os.Getenv("GOTEST_SETTLE") == "done" && !WaitRecord(func(r Record) bool {
 		return r.Str("ev") == "done" && r.Str("path") == path
 	}) {
 		fmt.Printf("settle_timeout=1\n")
