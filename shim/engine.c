@@ -1,6 +1,6 @@
 /*
- * engine.c - the policy: which mapping a helper serves next and how far it
- * may read ahead.
+ * engine.c - the policy: which mapping a helper serves next, how far it
+ * may read ahead, and the budget's account.
  *
  * A helper takes one mapping at a time, round-robin by id, for a slice of
  * SLICE_BYTES when others are waiting (the whole mapping otherwise).  Within
@@ -8,24 +8,32 @@
  * steps no larger than one WILLNEED call reads; POPULATE_READ waits for the
  * reads in flight, which is what bounds them.  The window adapts to the disk
  * (window.c), within PREFAULT_WINDOW.  A slice ends with nothing
- * in flight.  Bytes are charged to the budget before WILLNEED is issued,
- * counting only pages mincore does not already report resident.
+ * in flight.
+ *
+ * The budget caps what prefault holds at once.  Bytes are charged before
+ * WILLNEED is issued, counting only pages mincore does not already report
+ * resident.  Each entry carries what it holds (pf_mapping.held); `held` is
+ * their sum.  It is given back:
+ *  - when the range goes: table.c hands every cut (munmap, MAP_FIXED over,
+ *    mremap, discovery finding it gone) to pf_engine_cut_locked, which
+ *    spreads an entry's share evenly over the range its charges were made
+ *    in (start to `ahead`; the whole mapping when followed);
+ *  - behind the program in followed mappings (follow.c).
  *
  * A mapping larger than what the budget has left is followed instead
- * (follow.c): a window kept ahead of where the program reads.  `held` is
- * what prefault holds now (charged minus what follow.c released behind the
- * program); the budget caps it.  While a followed mapping lives, a helper
- * polls it (never idle, so it stays).
+ * (follow.c): a window kept ahead of where the program reads.  While a
+ * followed mapping lives, a helper polls it (never idle, so it stays).
  *
- * Lock rule: table_lock (table.c) guards every entry, `charged` and `held`; it is
- * taken around bookkeeping only and never held across madvise or mincore.
- * An entry can vanish whenever the lock is dropped: it is found again by
- * start and id each time.
+ * Lock rule: table_lock (table.c) guards every entry, `charged`, `held` and
+ * `given_back`; it is taken around bookkeeping only and never held across
+ * madvise or mincore.  An entry can vanish whenever
+ * the lock is dropped: it is found again by start and id each time.
  */
 #include "advise.h"
 #include "budget.h"
 #include "engine.h"
 #include "follow.h"
+#include "front.h"
 #include "iolimit.h"
 #include "options.h"
 #include "pressure.h"
@@ -42,9 +50,10 @@
 /* Pace of WILLNEED alone, on kernels without MADV_POPULATE_READ. */
 #define UNPOPULATED_PACE_BPS (256u * 1024u * 1024u)
 
-static uint64_t charged;   /* lifetime total, guarded by table_lock */
-static uint64_t held;      /* charged less released, guarded by table_lock */
-static uint64_t last_id;   /* round-robin cursor, guarded by table_lock */
+static uint64_t charged;    /* lifetime total, guarded by table_lock */
+static uint64_t held;       /* sum of the entries' held, guarded by table_lock */
+static uint64_t given_back; /* lifetime total, guarded by table_lock */
+static uint64_t last_id;    /* round-robin cursor, guarded by table_lock */
 /* This helper thread's window (window.c): what it learnt carries over. */
 static __thread struct pf_window helper_window;
 
@@ -58,18 +67,66 @@ uint64_t pf_engine_held(void)
 	return __atomic_load_n(&held, __ATOMIC_RELAXED);
 }
 
-bool pf_engine_charge_locked(uint64_t fresh, uint64_t room)
+uint64_t pf_engine_given_back(void)
+{
+	return __atomic_load_n(&given_back, __ATOMIC_RELAXED);
+}
+
+bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room)
 {
 	if (held + fresh > pf_engine_budget() || fresh > room)
 		return false;
 	__atomic_store_n(&charged, charged + fresh, __ATOMIC_RELAXED);
 	__atomic_store_n(&held, held + fresh, __ATOMIC_RELAXED);
+	m->held += fresh;
 	return true;
 }
 
-void pf_engine_release_locked(uint64_t bytes)
+/* Takes bytes off the total held (guarding against a drift below 0). */
+static void unhold_locked(uint64_t bytes)
 {
 	__atomic_store_n(&held, held > bytes ? held - bytes : 0, __ATOMIC_RELAXED);
+}
+
+void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes)
+{
+	if (bytes > m->held)
+		bytes = m->held;
+	m->held -= bytes;
+	unhold_locked(bytes);
+	__atomic_store_n(&given_back, given_back + bytes, __ATOMIC_RELAXED);
+}
+
+/* Bytes of [x0, x1) within [y0, y1). */
+static uint64_t overlap(uintptr_t x0, uintptr_t x1, uintptr_t y0, uintptr_t y1)
+{
+	uintptr_t a = x0 > y0 ? x0 : y0, b = x1 < y1 ? x1 : y1;
+	return b > a ? b - a : 0;
+}
+
+/* The range m's charges were made in: whole mappings charge from their
+ * start up to `ahead`; followed ones (or ones that were) anywhere. */
+static uintptr_t charged_end_locked(const struct pf_mapping *m)
+{
+	if (m->ahead && !pf_front_find_locked(m->start, m->id))
+		return m->start + m->ahead;
+	return m->start + m->len;
+}
+
+void pf_engine_cut_locked(struct pf_mapping *m, struct pf_mapping *right, uintptr_t a, uintptr_t b)
+{
+	if (!m->held)
+		return;
+	uintptr_t s = m->start, e = charged_end_locked(m);
+	uint64_t span = e - s, total = m->held;
+	uint64_t left = (uint64_t)((unsigned __int128)total * overlap(s, a, s, e) / span);
+	uint64_t keep = right ? (uint64_t)((unsigned __int128)total * overlap(b, m->start + m->len, s, e) / span) : 0;
+	uint64_t gone = total - left - keep;
+	m->held = left;
+	if (right)
+		right->held = keep;
+	unhold_locked(gone);
+	__atomic_store_n(&given_back, given_back + gone, __ATOMIC_RELAXED);
 }
 
 /* What a helper works from while the lock is dropped. */
@@ -155,7 +212,7 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 		pf_table_unlock();
 		return UNMAPPED;
 	}
-	if (!pf_engine_charge_locked(fresh, room)) {
+	if (!pf_engine_charge_locked(m, fresh, room)) {
 		pf_table_unlock();
 		return BUDGET;
 	}

@@ -5,7 +5,7 @@
  * Sources of mappings (hooks, discovery) put entries in the table and call
  * pf_engine_wake().  Helpers pick chunks fairly across mappings, step
  * MADV_WILLNEED a bounded window ahead and MADV_POPULATE_READ behind it,
- * and stop at the budget.
+ * and stop at the budget, which caps what prefault holds at once.
  */
 #ifndef PF_ENGINE_H
 #define PF_ENGINE_H
@@ -32,17 +32,31 @@ bool pf_helper_tid_known(int tid);
 /* The policy (engine.c), run by helpers: does one slice of work and returns
  * true, or returns false when there is nothing to do. */
 bool pf_engine_work_once(void);
-/* Bytes brought in so far, and the budget (budget.c). */
+
+/* The budget (README "Budget"): the most prefault holds at once.  `held` is
+ * what was charged and not given back since: given back when the range goes
+ * (unmapped, shrunk, mapped over, moved, found gone by discovery: table.c
+ * hands every such cut to pf_engine_cut_locked) and when follow.c releases
+ * what the program has passed.  Each entry carries its share (pf_mapping.held); `held` is
+ * their sum. */
+struct pf_mapping;
+/* Bytes brought in so far (charged, lifetime), the budget (budget.c), what
+ * is held now, and what was given back so far (lifetime). */
 uint64_t pf_engine_brought_in(void);
 uint64_t pf_engine_budget(void);
-/* What prefault holds now: brought in, less what follow.c released behind
- * the program.  The budget caps it. */
 uint64_t pf_engine_held(void);
-/* With table_lock held: charges fresh bytes if the budget (and room, the
- * memory-pressure allowance) allows; false otherwise. */
-bool pf_engine_charge_locked(uint64_t fresh, uint64_t room);
-/* With table_lock held: bytes leave prefault's account. */
-void pf_engine_release_locked(uint64_t bytes);
+uint64_t pf_engine_given_back(void);
+/* With table_lock held: charges fresh bytes to m if the budget (and room,
+ * the memory-pressure allowance) allows; false otherwise. */
+bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room);
+/* With table_lock held: bytes of m leave prefault's account (at most what
+ * m holds); they count as given back. */
+void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes);
+/* With table_lock held, from table.c only: [a, b) of m (still whole) leaves
+ * the table, and the part past b, if any, is now `right` (NULL: none, or no
+ * memory for it).  Gives that range's share of what m held back and splits
+ * the rest between m (its part before a) and right. */
+void pf_engine_cut_locked(struct pf_mapping *m, struct pf_mapping *right, uintptr_t a, uintptr_t b);
 /* NULL when prefault is active in this process, else why it is not. */
 const char *pf_inactive_reason(void);
 

@@ -95,13 +95,13 @@ enum step_result { OK, NO_BUDGET, GONE };
 static bool release_credit(struct pf_follow *f, uint64_t credit)
 {
 	pf_table_lock();
-	bool alive = pf_table_find_locked(f->start, f->id) != NULL;
-	if (alive)
-		pf_engine_release_locked(credit);
+	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
+	if (m)
+		pf_engine_release_locked(m, credit);
 	pf_table_unlock();
-	if (alive)
+	if (m)
 		f->held -= credit < f->held ? credit : f->held;
-	return alive;
+	return m != NULL;
 }
 
 /* A front is live once it has moved CONFIRM_CHUNKS and RUN_LIVE_CHUNKS lie
@@ -167,7 +167,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 		pf_table_unlock();
 		return GONE;
 	}
-	if (!pf_engine_charge_locked(fresh, room)) {
+	if (!pf_engine_charge_locked(m, fresh, room)) {
 		pf_table_unlock();
 		return NO_BUDGET;
 	}

@@ -363,8 +363,10 @@ void pf_stats_write_proc(void)
 	size_t n = (size_t)head(line, size, "proc", pf_now());
 	n += (size_t)snprintf(line + n, size - n,
 			      ",\"program\":%s,\"helpers\":%s,\"brought_in\":%" PRIu64 ",\"budget\":%" PRIu64
+			      ",\"held\":%" PRIu64 ",\"given_back\":%" PRIu64
 			      ",\"tracked\":%zu,\"discovery\":\"%s\",\"discovery_lookup\":\"%s\",\"stdio\":\"%s\"",
-			      a, b, pf_engine_brought_in(), pf_engine_budget(), pf_table_count(),
+			      a, b, pf_engine_brought_in(), pf_engine_budget(), pf_engine_held(),
+			      pf_engine_given_back(), pf_table_count(),
 			      pf_discover_how ? pf_discover_how() : "off",
 			      pf_discover_lookup ? pf_discover_lookup() : "scan",
 			      pf_stdio_state ? pf_stdio_state() : "glibc");

@@ -2,6 +2,11 @@
  * table.c - the uthash table of tracked file mappings, kept true as the
  * program maps, unmaps, maps over and moves memory.
  *
+ * Every way a range leaves the table (munmap, MAP_FIXED over it, mremap,
+ * discovery finding it gone) goes through cut_locked, which first hands the
+ * range to the engine (pf_engine_cut_locked): the budget's rule of what a
+ * range held and gives back lives there, not here.
+ *
  * Lock rule: table_lock guards the table, every entry, the id counter and
  * the bounding range; it is held for bookkeeping only (no system call, no
  * I/O).  The bounding range [lo, hi) and the count are also published with
@@ -9,6 +14,7 @@
  */
 #include "table.h"
 #include "alloc.h"
+#include "engine.h"
 #include "stats.h"
 
 #include <pthread.h>
@@ -101,8 +107,10 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 	uintptr_t ca = a > s ? a : s, cb = b < e ? b : e;
 
 	pf_stats_queue_mapping(PF_EV_UNMAP, m, ca, cb - ca);
+	struct pf_mapping *r = NULL;
 	if (cb < e) {
 		struct pf_mapping right = *m;
+		right.held = 0; /* the engine's to set, below */
 		size_t skip = cb - s;
 		right.start = cb;
 		right.len = e - cb;
@@ -111,10 +119,13 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 		right.done = clip(m->done, skip);
 		right.bytes_in = right.resident_before = 0;
 		right.state = right.done >= right.len ? PF_FINISHED : PF_QUEUED;
-		struct pf_mapping *r = insert_locked(&right);
+		r = insert_locked(&right);
 		if (r)
 			pf_stats_queue_mapping(PF_EV_MAP, r, r->start, r->len);
 	}
+	/* m is still whole here: the engine gives [ca, cb)'s share of what it
+	 * held back to the budget and splits the rest between m and r. */
+	pf_engine_cut_locked(m, r, ca, cb);
 	if (ca > s) {
 		m->len = ca - s;
 		if (m->ahead > m->len)
@@ -229,6 +240,7 @@ void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size
 		moved.len = new_len;
 		moved.ahead = moved.done = 0;
 		moved.bytes_in = moved.resident_before = 0;
+		moved.held = 0; /* the old range's is given back as it is forgotten */
 		moved.t_begin_ns = 0;
 		moved.found_ns = mono_ns();
 		moved.state = PF_QUEUED;

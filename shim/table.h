@@ -69,6 +69,10 @@ struct pf_mapping {
 	size_t done;               /* bytes from start populated or passed over */
 	uint64_t bytes_in;         /* brought in from disk */
 	uint64_t resident_before;  /* already in memory when reached */
+	uint64_t held;             /* bytes the engine charged for it and still
+				      counts as held (engine.c); when a range
+				      leaves the table, cut_locked hands it to
+				      pf_engine_cut_locked */
 	int64_t t_begin_ns;        /* a helper first reached it (0: not yet) */
 	int64_t found_ns;          /* CLOCK_MONOTONIC when tracked: the mapping
 				      existed then (see pf_table_clear_stale) */
