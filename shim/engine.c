@@ -18,7 +18,12 @@
  *    mremap, discovery finding it gone) to pf_engine_cut_locked, which
  *    spreads an entry's share evenly over the range its charges were made
  *    in (start to `ahead`; the whole mapping when followed);
- *  - behind the program in followed mappings (follow.c).
+ *  - behind the program in followed mappings (follow.c);
+ *  - when the budget is spent: pf_engine_remeasure measures again what the
+ *    largest holders still have in memory and gives back what the kernel
+ *    evicted.  A mapping stopped by the budget waits (PF_WAITING) and is
+ *    picked again once RESUME_MIN is free (without a second "budget" done
+ *    record), by a running helper: a munmap alone starts none.
  *
  * A mapping larger than what the budget has left is followed instead
  * (follow.c): a window kept ahead of where the program reads.  While a
@@ -49,11 +54,17 @@
 #define SLICE_BYTES (64u * 1024u * 1024u)
 /* Pace of WILLNEED alone, on kernels without MADV_POPULATE_READ. */
 #define UNPOPULATED_PACE_BPS (256u * 1024u * 1024u)
+/* A mapping stopped by the budget is picked again once this much (or what
+ * it has left, if less) is free: more than one step, so that it moves. */
+#define RESUME_MIN ((uint64_t)4 << 20)
+#define REMEASURE_NS (200ll * 1000000ll)
+#define REMEASURE_MAX 16
 
 static uint64_t charged;    /* lifetime total, guarded by table_lock */
 static uint64_t held;       /* sum of the entries' held, guarded by table_lock */
 static uint64_t given_back; /* lifetime total, guarded by table_lock */
 static uint64_t last_id;    /* round-robin cursor, guarded by table_lock */
+static int64_t last_remeasure_ns; /* atomic */
 /* This helper thread's window (window.c): what it learnt carries over. */
 static __thread struct pf_window helper_window;
 
@@ -129,12 +140,77 @@ void pf_engine_cut_locked(struct pf_mapping *m, struct pf_mapping *right, uintpt
 	__atomic_store_n(&given_back, given_back + gone, __ATOMIC_RELAXED);
 }
 
+int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
+{
+	int64_t now = pf_now_ns(), was = __atomic_load_n(&last_remeasure_ns, __ATOMIC_RELAXED);
+	if (was && now - was < REMEASURE_NS)
+		return -1;
+	if (!__atomic_compare_exchange_n(&last_remeasure_ns, &was, now, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return -1;
+	struct {
+		uintptr_t start;
+		uint64_t id, held;
+		size_t span;
+	} c[REMEASURE_MAX];
+	unsigned n = 0;
+	pf_table_lock();
+	for (struct pf_mapping *m = pf_table_head_locked(); m; m = m->hh.next) {
+		if (!m->held || pf_front_find_locked(m->start, m->id))
+			continue;
+		if (m->state == PF_ACTIVE && !(m->start == own_start && m->id == own_id))
+			continue;
+		/* Keep the REMEASURE_MAX largest holders. */
+		unsigned k = n;
+		if (n == REMEASURE_MAX) {
+			k = 0;
+			for (unsigned i = 1; i < n; i++)
+				if (c[i].held < c[k].held)
+					k = i;
+			if (c[k].held >= m->held)
+				continue;
+		} else {
+			n++;
+		}
+		c[k].start = m->start;
+		c[k].id = m->id;
+		c[k].held = m->held;
+		c[k].span = charged_end_locked(m) - m->start;
+	}
+	pf_table_unlock();
+
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t freed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		long res = pf_resident_pages(c[i].start, c[i].span);
+		if (res < 0)
+			continue; /* gone: its cut gives it back */
+		uint64_t there = (uint64_t)res * page;
+		if (there >= c[i].held)
+			continue;
+		/* Only what was held when measured: charges made since are
+		 * beyond the span measured. */
+		pf_table_lock();
+		struct pf_mapping *m = pf_table_find_locked(c[i].start, c[i].id);
+		if (m) {
+			uint64_t r = c[i].held - there;
+			if (r > m->held)
+				r = m->held;
+			pf_engine_release_locked(m, r);
+			freed += r;
+		}
+		pf_table_unlock();
+	}
+	return (int64_t)freed;
+}
+
 /* What a helper works from while the lock is dropped. */
 struct job {
 	uintptr_t start;
 	uint64_t id;
 	size_t len, done, ahead;
 	dev_t dev;
+	bool resumed;              /* picked again after the budget stopped it */
 	uint64_t bytes_in, resident_before;
 	unsigned errors;
 	int last_err;
@@ -142,12 +218,32 @@ struct job {
 	char path[PF_PATH_MAX];
 };
 
+/* A mapping the budget stopped may go on: RESUME_MIN (or what it has left)
+ * is free in the budget and in the room memory pressure leaves. */
+static bool may_resume_locked(const struct pf_mapping *m)
+{
+	uint64_t want = m->len > m->done ? m->len - m->done : 0;
+	if (want > RESUME_MIN)
+		want = RESUME_MIN;
+	return held + want <= pf_engine_budget() && want <= pf_pressure_room_cached();
+}
+
+/* A new mapping that fits the budget but not what is left of it: it would
+ * be followed (follow.c) for want of what other mappings hold. */
+static bool short_of_budget_locked(const struct pf_mapping *m)
+{
+	uint64_t budget = pf_engine_budget();
+	return m->state == PF_QUEUED && !m->done && !m->ahead && m->len <= budget &&
+	       held + m->len > budget && !pf_front_find_locked(m->start, m->id);
+}
+
 static struct pf_mapping *pick_locked(bool *others, int64_t now)
 {
 	struct pf_mapping *m, *best = NULL, *first = NULL;
 	unsigned waiting = 0;
 	for (m = pf_table_head_locked(); m; m = m->hh.next) {
-		if (m->state != PF_QUEUED || !pf_follow_due_locked(m, now))
+		if (m->state == PF_WAITING ? !may_resume_locked(m) :
+		    m->state != PF_QUEUED || !pf_follow_due_locked(m, now))
 			continue;
 		waiting++;
 		if (!first || m->id < first->id)
@@ -349,6 +445,14 @@ bool pf_engine_work_once(void)
 	(void)pf_pressure_room(); /* refreshes the cache follow.c reads under the lock */
 	pf_table_lock();
 	struct pf_mapping *m = pick_locked(&others, now);
+	if (m && short_of_budget_locked(m)) {
+		/* It would be followed for want of what others hold: first
+		 * give back what of that the kernel evicted. */
+		pf_table_unlock();
+		(void)pf_engine_remeasure(0, 0);
+		pf_table_lock();
+		m = pick_locked(&others, now);
+	}
 	if (!m) {
 		/* Followed mappings wait for their next poll: sleep until then. */
 		int64_t due = pf_front_sweep_locked(entry_alive);
@@ -364,6 +468,7 @@ bool pf_engine_work_once(void)
 		}
 		return true;
 	}
+	j.resumed = m->state == PF_WAITING;
 	m->state = PF_ACTIVE;
 	if (!m->t_begin_ns)
 		m->t_begin_ns = now;
@@ -383,6 +488,9 @@ bool pf_engine_work_once(void)
 
 	size_t slice_end = others ? j.done + SLICE_BYTES : j.len;
 	enum outcome o = run_slice(&j, slice_end);
+	/* Spent: what the kernel evicted since is not held any more. */
+	if (o == BUDGET && pf_engine_remeasure(j.start, j.id) > 0)
+		o = SLICE_END;
 
 	pf_table_lock();
 	m = pf_table_find_locked(j.start, j.id);
@@ -393,9 +501,10 @@ bool pf_engine_work_once(void)
 			o = COMPLETE;
 			finished = true;
 		}
-		m->state = finished ? PF_FINISHED : PF_QUEUED;
+		m->state = o == BUDGET ? PF_WAITING : finished ? PF_FINISHED : PF_QUEUED;
 	}
-	if (finished)
+	/* A mapping the budget stopped again says so once. */
+	if (finished && !(o == BUDGET && j.resumed))
 		queue_done(&j, result_name(o));
 	pf_table_unlock();
 	return true;

@@ -36,8 +36,9 @@ bool pf_engine_work_once(void);
 /* The budget (README "Budget"): the most prefault holds at once.  `held` is
  * what was charged and not given back since: given back when the range goes
  * (unmapped, shrunk, mapped over, moved, found gone by discovery: table.c
- * hands every such cut to pf_engine_cut_locked) and when follow.c releases
- * what the program has passed.  Each entry carries its share (pf_mapping.held); `held` is
+ * hands every such cut to pf_engine_cut_locked), when follow.c releases
+ * what the program has passed, and when a re-measure finds the kernel
+ * evicted it.  Each entry carries its share (pf_mapping.held); `held` is
  * their sum. */
 struct pf_mapping;
 /* Bytes brought in so far (charged, lifetime), the budget (budget.c), what
@@ -57,6 +58,13 @@ void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes);
  * memory for it).  Gives that range's share of what m held back and splits
  * the rest between m (its part before a) and right. */
 void pf_engine_cut_locked(struct pf_mapping *m, struct pf_mapping *right, uintptr_t a, uintptr_t b);
+/* The budget is spent: measures again what the entries that hold the most
+ * still have in memory and gives back what the kernel evicted.  Skips
+ * followed mappings (follow.c measures its own chunks when this returns
+ * >= 0) and entries another helper is bringing in, except the caller's own
+ * (own_start, own_id).  At most every 200 ms across helpers: -1 when not
+ * due, else the bytes given back.  No lock held. */
+int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id);
 /* NULL when prefault is active in this process, else why it is not. */
 const char *pf_inactive_reason(void);
 

@@ -39,6 +39,10 @@
  *  - Memory pressure (pressure.c) shrinks what may be added: nothing is
  *    read while MemAvailable or the cgroup's headroom is below the reserve.
  *    Nothing is ever locked in memory.
+ *  - When a round finds the budget spent, the engine measures again what
+ *    whole mappings hold (pf_engine_remeasure) and, when it did, this
+ *    mapping's chunks are measured too: pages the kernel evicted leave the
+ *    account.
  *
  * Lock rule: the state belongs to the helper that has the entry PF_ACTIVE;
  * table_lock is taken only to charge, credit and check the entry still
@@ -502,6 +506,52 @@ static void note_cached(struct pf_follow *f)
 	}
 }
 
+/* A mapping's chunks are measured again at most every REMEASURE_CHUNKS_NS
+ * (a round of a 1 GiB mapping reads 1024 chunks), per helper thread. */
+#define REMEASURE_CHUNKS_NS (2000ll * 1000000ll)
+static bool chunks_due(const struct pf_follow *f, int64_t now)
+{
+	static __thread struct {
+		uint64_t id;
+		int64_t t;
+	} last[16];
+	unsigned oldest = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		if (last[i].id == f->id) {
+			if (now - last[i].t < REMEASURE_CHUNKS_NS)
+				return false;
+			last[i].t = now;
+			return true;
+		}
+		if (last[i].t < last[oldest].t)
+			oldest = i;
+	}
+	last[oldest].id = f->id;
+	last[oldest].t = now;
+	return true;
+}
+
+/* The budget is spent: pages of chunks still charged that the kernel has
+ * evicted leave the account. */
+static void remeasure_chunks(struct pf_follow *f)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	for (size_t c = 0; c < f->nchunks; c++) {
+		uint32_t w = f->chunk[c];
+		uint64_t pages = w & PF_CH_PAGES;
+		if (!pages || (w & PF_CH_DROPPED))
+			continue;
+		long res = pf_resident_pages(f->start + c * PF_CHUNK, chunk_end(f, c) - c * PF_CHUNK);
+		if (res < 0)
+			return;
+		if ((uint64_t)res >= pages)
+			continue;
+		if (!release_credit(f, (pages - (uint64_t)res) * page))
+			return;
+		f->chunk[c] = (w & ~PF_CH_PAGES) | (uint32_t)res;
+	}
+}
+
 const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 {
 	int64_t now = pf_now_ns();
@@ -525,6 +575,7 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 	release_behind(f, budget);
 
 	enum step_result r = OK;
+	bool starved = false;
 	unsigned brought = 0, batch = live_fronts(f) < f->nfronts ? CANDIDATE_BATCH_CHUNKS : BATCH_CHUNKS;
 	bool hold = false;
 	for (unsigned i = 0; i < f->nfronts; i++)
@@ -539,6 +590,7 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 			continue;
 		if (fr->pos >= PF_CHUNK)
 			r = bring_current(f, fr->pos / PF_CHUNK - 1, dev, room, &brought);
+		starved |= r == NO_BUDGET;
 		if (r == NO_BUDGET)
 			r = OK;
 		if (brought || r != OK)
@@ -548,6 +600,7 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 			c_end = f->nchunks;
 		if (c0 < c_end)
 			r = bring(f, c0, c_end, CANDIDATE_CHUNKS, dev, room, &brought);
+		starved |= r == NO_BUDGET;
 		if (r == NO_BUDGET)
 			r = OK;
 	}
@@ -576,6 +629,7 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 			if (c_end > f->nchunks)
 				c_end = f->nchunks;
 			r = bring(f, first_missing(f, fr->pos), c_end, batch, dev, room, &brought);
+			starved |= r == NO_BUDGET;
 			if (r == NO_BUDGET && !brought)
 				release_speculative(f, budget, BATCH_CHUNKS * PF_CHUNK);
 		}
@@ -584,6 +638,7 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 		while (f->whole_next < f->nchunks &&
 		       (f->chunk[f->whole_next] & (PF_CH_BROUGHT | PF_CH_TOUCHED)))
 			f->whole_next++;
+		starved |= r == NO_BUDGET;
 		if (r == NO_BUDGET && !f->budget_sent) {
 			f->budget_sent = true;
 			queue_budget_done(f, path);
@@ -591,6 +646,9 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
 	}
 	if (r == GONE)
 		return "unmapped";
+	/* Spent: what the kernel evicted since is not held any more. */
+	if (starved && pf_engine_remeasure(0, 0) >= 0 && chunks_due(f, now))
+		remeasure_chunks(f);
 
 	if (pf_stats_enabled() && now - f->last_report_ns >= REPORT_NS &&
 	    (live_fronts(f) || f->dropped || f->random)) {

@@ -52,7 +52,9 @@ struct pf_desc {
 enum pf_state {
 	PF_QUEUED,   /* waiting for a helper */
 	PF_ACTIVE,   /* a helper is bringing it in */
-	PF_FINISHED, /* nothing left to do: complete, budget, error */
+	PF_FINISHED, /* nothing left to do: complete, error */
+	PF_WAITING,  /* stopped at the budget: the engine picks it again when
+			the budget has room (engine.c) */
 };
 
 /* One tracked mapping.  Every field is guarded by table_lock. */

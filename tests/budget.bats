@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # budget.bats - the budget is the most prefault holds at once (issue 14): what
-# a mapping held comes back when it is unmapped, a file mapped again reads
-# only what is no longer in memory, and a file replaced by rename is a new
-# file.  The program (tests/progs/rounds.c) waits for prefault's done record
+# a mapping held comes back when it is unmapped, and what the kernel evicted
+# when the budget is spent; a file mapped again reads only what is no longer
+# in memory, and a file replaced by rename is a new file.  The program (tests/progs/rounds.c) waits for prefault's done record
 # of each mapping, with a generous deadline, before it looks: behaviour
 # only, never timing.
 
@@ -94,6 +94,22 @@ served_again() {
 	served_again 2 $((18 * MiB))
 	[ "$(round 2 bytes_in)" -ge $((14 * MiB)) ]
 	served_again 3 $((1 * MiB))
+}
+
+@test "what the kernel evicted is not held: a file paged out while still mapped leaves room for the next, within a budget too small for both" {
+	local f g stats
+	f="$(big_file r32-0 32M)"
+	g="$(big_file r32-1 32M)"
+	stats="$BATS_TEST_TMPDIR/stats.jsonl"
+	# 48M: the first mapping's 32M, counted held while it stays mapped,
+	# would leave 16M for the second.
+	rounds_run "$stats" 48M "pageout:$f" "map:$g"
+	# The program paged the first file out itself (MADV_PAGEOUT): nothing
+	# of it is left in its page table.
+	whole 1
+	[ "$(round 1 present_after)" -le $(($(round 1 pages) / 10)) ]
+	whole 2
+	[ "$(stats_eval "$stats" 'all(r["held"] <= r["budget"] for r in R if r["ev"] == "proc")')" = True ]
 }
 
 @test "a file replaced by rename is a new file: served whole, where the same file mapped again reads almost nothing" {
