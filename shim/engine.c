@@ -11,9 +11,11 @@
  * in flight.
  *
  * The budget caps what prefault holds at once.  Bytes are charged before
- * WILLNEED is issued, counting only pages mincore does not already report
- * resident.  Each entry carries what it holds (pf_mapping.held); `held` is
- * their sum.  It is given back:
+ * WILLNEED is issued, counting only pages already in memory as budget.c
+ * counts them (mincore; for a file the process may not write, the pages it
+ * maps, and then the charge is corrected after WILLNEED from the bytes the
+ * thread caused to be read).  Each entry carries what it holds
+ * (pf_mapping.held); `held` is their sum.  It is given back:
  *  - when the range goes: table.c hands every cut (munmap, MAP_FIXED over,
  *    mremap, discovery finding it gone) to pf_engine_cut_locked, which
  *    spreads an entry's share evenly over the range its charges were made
@@ -31,7 +33,7 @@
  *
  * Lock rule: table_lock (table.c) guards every entry, `charged`, `held` and
  * `given_back`; it is taken around bookkeeping only and never held across
- * madvise or mincore.  An entry can vanish whenever
+ * madvise, mincore, a pagemap or /proc read.  An entry can vanish whenever
  * the lock is dropped: it is found again by start and id each time.
  */
 #include "advise.h"
@@ -48,6 +50,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +111,17 @@ void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes)
 	__atomic_store_n(&given_back, given_back + bytes, __ATOMIC_RELAXED);
 }
 
+void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes)
+{
+	if (bytes > m->held)
+		bytes = m->held;
+	m->held -= bytes;
+	unhold_locked(bytes);
+	__atomic_store_n(&charged, charged > bytes ? charged - bytes : 0, __ATOMIC_RELAXED);
+	m->bytes_in -= bytes < m->bytes_in ? bytes : m->bytes_in;
+	m->resident_before += bytes;
+}
+
 /* Bytes of [x0, x1) within [y0, y1). */
 static uint64_t overlap(uintptr_t x0, uintptr_t x1, uintptr_t y0, uintptr_t y1)
 {
@@ -148,10 +162,13 @@ int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
 	if (!__atomic_compare_exchange_n(&last_remeasure_ns, &was, now, false, __ATOMIC_RELAXED,
 					 __ATOMIC_RELAXED))
 		return -1;
-	struct {
+	struct { /* ~9 KiB of the helper's 256 KiB stack */
 		uintptr_t start;
 		uint64_t id, held;
 		size_t span;
+		dev_t dev;
+		ino_t ino;
+		char path[PF_PATH_MAX];
 	} c[REMEASURE_MAX];
 	unsigned n = 0;
 	pf_table_lock();
@@ -176,13 +193,17 @@ int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
 		c[k].id = m->id;
 		c[k].held = m->held;
 		c[k].span = charged_end_locked(m) - m->start;
+		c[k].dev = m->dev;
+		c[k].ino = m->ino;
+		memcpy(c[k].path, m->path, sizeof c[k].path);
 	}
 	pf_table_unlock();
 
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	uint64_t freed = 0;
 	for (unsigned i = 0; i < n; i++) {
-		long res = pf_resident_pages(c[i].start, c[i].span);
+		long res = pf_count_resident(pf_count_mode(c[i].path, c[i].dev, c[i].ino), c[i].start,
+					     c[i].span);
 		if (res < 0)
 			continue; /* gone: its cut gives it back */
 		uint64_t there = (uint64_t)res * page;
@@ -210,6 +231,8 @@ struct job {
 	uint64_t id;
 	size_t len, done, ahead;
 	dev_t dev;
+	ino_t ino;
+	enum pf_count count;       /* how the charge counts what is in memory */
 	bool resumed;              /* picked again after the budget stopped it */
 	uint64_t bytes_in, resident_before;
 	unsigned errors;
@@ -297,7 +320,7 @@ enum outcome { GOING, SLICE_END, COMPLETE, BUDGET, UNMAPPED, FAILED };
 /* Issues WILLNEED for one step at j->ahead, charging the budget. */
 static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *fresh_out)
 {
-	long res = pf_resident_pages(j->start + j->ahead, n);
+	long res = pf_count_resident(j->count, j->start + j->ahead, n);
 	if (res < 0)
 		return UNMAPPED;
 	uint64_t fresh = (uint64_t)((n + page - 1) / page - (size_t)res) * page;
@@ -317,8 +340,25 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 	m->ahead = j->ahead + n;
 	snapshot(j, m);
 	pf_table_unlock();
+	/* Counted high (only the pages mapped here): what the thread read is
+	 * what was fresh.  Files on block devices only (budget.h). */
+	int64_t rb0 = fresh && j->count == PF_COUNT_MAPPED && major(j->dev) ? pf_thread_read_bytes() : -1;
 	if (fresh)
 		pf_iolimit_willneed(j->dev, j->start + j->ahead, n, (size_t)fresh);
+	int64_t rb1 = rb0 >= 0 ? pf_thread_read_bytes() : -1;
+	if (rb1 >= rb0 && rb0 >= 0) {
+		uint64_t read = ((uint64_t)(rb1 - rb0) + page - 1) / page * page;
+		if (read < fresh) {
+			pf_table_lock();
+			m = pf_table_find_locked(j->start, j->id);
+			if (m) {
+				pf_engine_uncharge_locked(m, fresh - read);
+				snapshot(j, m);
+			}
+			pf_table_unlock();
+			fresh = read;
+		}
+	}
 	j->ahead += n;
 	*fresh_out = fresh != 0;
 	return GOING;
@@ -410,11 +450,12 @@ static bool follow_once(struct pf_mapping *m, struct pf_follow *f)
 	uintptr_t start = m->start;
 	uint64_t id = m->id;
 	dev_t dev = m->dev;
+	ino_t ino = m->ino;
 	char path[PF_PATH_MAX];
 	memcpy(path, m->path, sizeof path);
 	pf_table_unlock();
 
-	const char *result = pf_follow_round(f, dev, path);
+	const char *result = pf_follow_round(f, dev, path, pf_count_mode(path, dev, ino));
 
 	pf_table_lock();
 	m = pf_table_find_locked(start, id);
@@ -481,11 +522,13 @@ bool pf_engine_work_once(void)
 	j.done = m->done;
 	j.ahead = m->ahead > m->done ? m->done : m->ahead;
 	j.dev = m->dev;
+	j.ino = m->ino;
 	j.t_begin_ns = m->t_begin_ns;
 	memcpy(j.path, m->path, sizeof j.path);
 	snapshot(&j, m);
 	pf_table_unlock();
 
+	j.count = pf_count_mode(j.path, j.dev, j.ino);
 	size_t slice_end = others ? j.done + SLICE_BYTES : j.len;
 	enum outcome o = run_slice(&j, slice_end);
 	/* Spent: what the kernel evicted since is not held any more. */

@@ -53,6 +53,9 @@ bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room
 /* With table_lock held: bytes of m leave prefault's account (at most what
  * m holds); they count as given back. */
 void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes);
+/* With table_lock held: a charge of m's counted high (PF_COUNT_MAPPED in
+ * budget.h) was not read after all: it was never held nor brought in. */
+void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes);
 /* With table_lock held, from table.c only: [a, b) of m (still whole) leaves
  * the table, and the part past b, if any, is now `right` (NULL: none, or no
  * memory for it).  Gives that range's share of what m held back and splits

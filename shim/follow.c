@@ -43,6 +43,9 @@
  *    whole mappings hold (pf_engine_remeasure) and, when it did, this
  *    mapping's chunks are measured too: pages the kernel evicted leave the
  *    account.
+ *  - Charges count what is in memory as budget.c says for the file; counted
+ *    high (PF_COUNT_MAPPED), a chunk's charge is cut to what the thread read
+ *    for it.
  *
  * Lock rule: the state belongs to the helper that has the entry PF_ACTIVE;
  * table_lock is taken only to charge, credit and check the entry still
@@ -62,6 +65,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +97,10 @@
 #define REPORT_NS (1000ll * 1000000ll)
 
 enum step_result { OK, NO_BUDGET, GONE };
+
+/* How the round's charges count what is in memory (pf_follow_round's
+ * argument, for the helper running the round). */
+static __thread enum pf_count round_count;
 
 /* Gives credit back to the budget and takes it off what f holds; false
  * when the mapping is gone (nothing changed). */
@@ -160,7 +168,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	uintptr_t a = f->start + c * PF_CHUNK;
 	size_t n = chunk_end(f, c) - c * PF_CHUNK;
-	long res = pf_resident_pages(a, n);
+	long res = pf_count_resident(round_count, a, n);
 	if (res < 0)
 		return GONE;
 	uint64_t pages = (n + page - 1) / page - (size_t)res;
@@ -179,7 +187,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 	m->resident_before += (uint64_t)res * page;
 	pf_table_unlock();
 	f->held += fresh;
-	f->chunk[c] = (f->chunk[c] & ~PF_CH_PAGES) | (uint32_t)pages | PF_CH_BROUGHT;
+	int64_t rb0 = fresh && round_count == PF_COUNT_MAPPED && major(dev) ? pf_thread_read_bytes() : -1;
 	if (fresh) {
 		step = pf_iolimit_step(dev, step);
 		for (size_t o = 0; o < n; o += step) {
@@ -187,6 +195,22 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 			pf_iolimit_willneed(dev, a + o, piece, piece);
 		}
 	}
+	/* Counted high: the chunk holds what the thread read for it. */
+	int64_t rb1 = rb0 >= 0 ? pf_thread_read_bytes() : -1;
+	if (rb0 >= 0 && rb1 >= rb0) {
+		uint64_t read = ((uint64_t)(rb1 - rb0) + page - 1) / page;
+		if (read < pages) {
+			uint64_t over = (pages - read) * page;
+			pf_table_lock();
+			m = pf_table_find_locked(f->start, f->id);
+			if (m)
+				pf_engine_uncharge_locked(m, over);
+			pf_table_unlock();
+			f->held -= over < f->held ? over : f->held;
+			pages = read;
+		}
+	}
+	f->chunk[c] = (f->chunk[c] & ~PF_CH_PAGES) | (uint32_t)pages | PF_CH_BROUGHT;
 	return OK;
 }
 
@@ -498,7 +522,7 @@ static void note_cached(struct pf_follow *f)
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	for (size_t c = 0; c < f->nchunks; c++) {
 		size_t n = chunk_end(f, c) - c * PF_CHUNK;
-		long res = pf_resident_pages(f->start + c * PF_CHUNK, n);
+		long res = pf_count_resident(round_count, f->start + c * PF_CHUNK, n);
 		if (res < 0)
 			return;
 		if ((size_t)res * page * 2 >= n)
@@ -532,7 +556,8 @@ static bool chunks_due(const struct pf_follow *f, int64_t now)
 }
 
 /* The budget is spent: pages of chunks still charged that the kernel has
- * evicted leave the account. */
+ * evicted leave the account.  Counted by mapped pages (PF_COUNT_MAPPED), a
+ * sentinel block, never mapped by prefault, is taken to be still there. */
 static void remeasure_chunks(struct pf_follow *f)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -541,9 +566,15 @@ static void remeasure_chunks(struct pf_follow *f)
 		uint64_t pages = w & PF_CH_PAGES;
 		if (!pages || (w & PF_CH_DROPPED))
 			continue;
-		long res = pf_resident_pages(f->start + c * PF_CHUNK, chunk_end(f, c) - c * PF_CHUNK);
+		uintptr_t a = f->start + c * PF_CHUNK, sa, sb;
+		long res = pf_count_resident(round_count, a, chunk_end(f, c) - c * PF_CHUNK);
 		if (res < 0)
 			return;
+		if (round_count == PF_COUNT_MAPPED && pf_front_sentinel(f, c, &sa, &sb)) {
+			long in_sentinel = pf_count_resident(round_count, sa, sb - sa);
+			if (in_sentinel >= 0)
+				res += (long)((sb - sa) / page) - in_sentinel;
+		}
 		if ((uint64_t)res >= pages)
 			continue;
 		if (!release_credit(f, (pages - (uint64_t)res) * page))
@@ -552,9 +583,10 @@ static void remeasure_chunks(struct pf_follow *f)
 	}
 }
 
-const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path)
+const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path, enum pf_count count)
 {
 	int64_t now = pf_now_ns();
+	round_count = count;
 	if (!f->started) {
 		f->started = true;
 		note_cached(f);

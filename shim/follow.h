@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "budget.h"
 #include "front.h"
 #include "table.h"
 
@@ -22,8 +23,8 @@ struct pf_follow *pf_follow_for_locked(struct pf_mapping *m);
 bool pf_follow_due_locked(const struct pf_mapping *m, int64_t now);
 /* One round for a followed mapping (its entry PF_ACTIVE, no lock held):
  * poll the fronts, release behind them, read ahead of the neediest.
- * Returns NULL to keep following, else the done result ("complete",
- * "unmapped"). */
-const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path);
+ * `count` is how its charges count what is in memory (budget.h).  Returns
+ * NULL to keep following, else the done result ("complete", "unmapped"). */
+const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path, enum pf_count count);
 
 #endif

@@ -2,7 +2,8 @@
 # budget.bats - the budget is the most prefault holds at once (issue 14): what
 # a mapping held comes back when it is unmapped, and what the kernel evicted
 # when the budget is spent; a file mapped again reads only what is no longer
-# in memory, and a file replaced by rename is a new file.  The program (tests/progs/rounds.c) waits for prefault's done record
+# in memory (also for a file the program may not write, where mincore cannot
+# tell), and a file replaced by rename is a new file.  The program (tests/progs/rounds.c) waits for prefault's done record
 # of each mapping, with a generous deadline, before it looks: behaviour
 # only, never timing.
 
@@ -15,6 +16,12 @@ setup_file() {
 setup() {
 	prefault_setup
 	[ -x "$PROGS/rounds" ] || fail "$PROGS/rounds is missing: run make test-progs"
+}
+
+teardown() {
+	if [ -n "${SHARED-}" ]; then
+		rm -rf "$SHARED"
+	fi
 }
 
 # rounds_run STATS BUDGET OP...: rounds under prefault with PREFAULT_BUDGET
@@ -110,6 +117,39 @@ served_again() {
 	[ "$(round 1 present_after)" -le $(($(round 1 pages) / 10)) ]
 	whole 2
 	[ "$(stats_eval "$stats" 'all(r["held"] <= r["budget"] for r in R if r["ev"] == "proc")')" = True ]
+}
+
+@test "a file the program may not write (run as nobody): brought in whole, and mapped again it reads almost nothing" {
+	local f stats
+	[ "$(id -u)" -eq 0 ] || fail "this test needs root (setpriv to nobody)"
+	# A directory nobody may use (bats' own are 0700), with the library,
+	# the program and a file of root's in it, mode 0644.
+	SHARED="$(mktemp -d /tmp/prefault-budget.XXXXXX)"
+	chmod 755 "$SHARED"
+	cp "$LIB" "$SHARED/libprefault.so"
+	cp "$PROGS/rounds" "$SHARED/rounds"
+	f="$SHARED/r32"
+	"$PROGS/mkfile" "$f" 32M
+	chmod 644 "$f"
+	stats="$SHARED/stats.jsonl"
+	touch "$stats"
+	chmod 666 "$stats"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups test -w "$f" &&
+		fail "nobody may write $f: the test proves nothing"
+	PREFAULT_BUDGET=64M run --separate-stderr \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env LD_PRELOAD="$SHARED/libprefault.so" PREFAULT_STATS="$stats" \
+		"$SHARED/rounds" -w "$stats" -d 120 "map:$f" "remap:$f"
+	show
+	cat "$stats"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	stats_check "$stats"
+	# mincore reports every page of such a file resident: counted that
+	# way, the first mapping was charged nothing (bytes_in 0) and read a
+	# fault at a time.
+	whole 1
+	served_again 2 $((2 * MiB))
 }
 
 @test "a file replaced by rename is a new file: served whole, where the same file mapped again reads almost nothing" {
