@@ -1,6 +1,7 @@
 /*
- * log.c - where prefault's words go: one-line messages on PREFAULT_LOG, and
- * the plumbing every destination shares (a path, "stderr" or "fd:N").
+ * log.c - where prefault's words go: one-line messages on PREFAULT_LOG (and,
+ * for a malformed setting only, on stderr), and the plumbing every
+ * destination shares (a path, "stderr" or "fd:N").
  *
  * A path is opened, appended to and closed for each write so that prefault
  * never holds a descriptor between uses.  No lock: a line is one write(2)
@@ -81,7 +82,7 @@ int pf_dest_write(const char *dest, const char *buf, size_t len)
 	if (fd >= 0) {
 		rc = write_all(fd, buf, len);
 	} else if (fd == -1) {
-		char path[512];
+		char path[1024];
 		if (expand_path(dest, path, sizeof path) == 0) {
 			int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 			if (f >= 0) {
@@ -94,39 +95,74 @@ int pf_dest_write(const char *dest, const char *buf, size_t len)
 	return rc;
 }
 
-int pf_dest_check(const char *dest)
+int pf_dest_form(const char *dest)
+{
+	return dest_fd(dest) == -2 ? -1 : 0;
+}
+
+int pf_dest_absolute(const char *dest, char *out, size_t size)
+{
+	char cwd[4096];
+	int n;
+	if (dest_fd(dest) != -1 || dest[0] == '/' || !getcwd(cwd, sizeof cwd))
+		n = snprintf(out, size, "%s", dest);
+	else
+		n = snprintf(out, size, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", dest);
+	return n >= 0 && (size_t)n < size ? 0 : -1;
+}
+
+const char *pf_dest_problem(const char *dest)
 {
 	int fd = dest_fd(dest);
 	if (fd == -2)
-		return -1;
+		return "not a path, stderr or fd:N";
 	if (fd >= 0)
-		return 0;
-	char path[512];
+		return NULL;
+	char path[1024];
 	if (expand_path(dest, path, sizeof path))
-		return -1;
+		return "too long once %p is expanded";
 	int saved = errno;
+	const char *why = NULL;
 	int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
 	if (f >= 0)
 		close(f);
+	else
+		why = strerror(errno);
 	errno = saved;
-	return f >= 0 ? 0 : -1;
+	return why;
+}
+
+static void vlog(bool say, const char *fmt, va_list ap)
+{
+	bool log_is_stderr = !strcmp(pf_opt.log_dest, "stderr") || !strcmp(pf_opt.log_dest, "fd:2");
+	if (!say && !pf_opt.log_dest[0] && !pf_opt.stats_dest[0])
+		return;
+	char msg[480], line[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	int n = snprintf(line, sizeof line, "prefault: %s\n", msg);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+	if (len && len == sizeof line - 1)
+		line[len - 1] = '\n';
+	if (say && !log_is_stderr && len)
+		pf_dest_write("stderr", line, len);
+	if (pf_opt.log_dest[0] && len)
+		pf_dest_write(pf_opt.log_dest, line, len);
+	if (pf_opt.stats_dest[0])
+		pf_stats_write_warning(msg);
 }
 
 void pf_log(const char *fmt, ...)
 {
-	if (!pf_opt.log_dest[0] && !pf_opt.stats_dest[0])
-		return;
-	char msg[480];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vlog(false, fmt, ap);
 	va_end(ap);
-	if (pf_opt.log_dest[0]) {
-		char line[512];
-		int n = snprintf(line, sizeof line, "prefault: %s\n", msg);
-		if (n > 0)
-			pf_dest_write(pf_opt.log_dest, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-	}
-	if (pf_opt.stats_dest[0])
-		pf_stats_write_warning(msg);
+}
+
+void pf_say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(true, fmt, ap);
+	va_end(ap);
 }

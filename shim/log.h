@@ -14,9 +14,21 @@
 /* Writes "prefault: <message>\n" to PREFAULT_LOG, and as a warning record to
  * PREFAULT_STATS; silent when neither is set. */
 void pf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* pf_log, and the same line on stderr (once when PREFAULT_LOG is stderr):
+ * only for what the user asked for and cannot have, a malformed setting.
+ * Nothing else of prefault's reaches stderr unasked. */
+void pf_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Appends len bytes to a destination; returns 0 or -1 with errno set. */
 int pf_dest_write(const char *dest, const char *buf, size_t len);
-/* Returns 0 when dest is well formed (and a path's directory exists). */
-int pf_dest_check(const char *dest);
+/* 0 when dest has a destination's form (not empty; fd: followed by digits). */
+int pf_dest_form(const char *dest);
+/* A path destination made absolute against the current directory, in out;
+ * stderr, fd:N and absolute paths are copied.  Returns 0, or -1 when the
+ * result does not fit (the relative path is kept when there is no current
+ * directory to read). */
+int pf_dest_absolute(const char *dest, char *out, size_t size);
+/* NULL when dest can be appended to (a path is created if need be), else
+ * why not (strerror). */
+const char *pf_dest_problem(const char *dest);
 
 #endif

@@ -13,15 +13,22 @@
 
 enum pf_discover_mode { PF_DISCOVER_AUTO, PF_DISCOVER_ON, PF_DISCOVER_OFF };
 
+/* The longest PREFAULT_INCLUDE or PREFAULT_EXCLUDE taken, in characters. */
+#define PF_PATTERNS_MAX 1023
+
 struct pf_options {
 	bool enabled;                 /* PREFAULT */
 	uint64_t budget_bytes;        /* PREFAULT_BUDGET as a size, or 0 */
 	unsigned budget_percent;      /* PREFAULT_BUDGET as a share, or 0 */
-	char stats_dest[256];         /* PREFAULT_STATS, "" when off */
-	char log_dest[256];           /* PREFAULT_LOG, "" when silent */
+	char stats_dest[256];         /* PREFAULT_STATS, "" when off; a path made absolute */
+	char log_dest[256];           /* PREFAULT_LOG, "" when silent; a path made absolute */
 	uint64_t min_size;            /* PREFAULT_MIN_SIZE */
-	char include[1024];           /* PREFAULT_INCLUDE, "" for all */
-	char exclude[1024];           /* PREFAULT_EXCLUDE */
+	/* PREFAULT_INCLUDE and PREFAULT_EXCLUDE, each pattern ended by a NUL
+	 * and the list by an empty one; "" when unset. */
+	char include[PF_PATTERNS_MAX + 2];
+	char exclude[PF_PATTERNS_MAX + 2];
+	bool include_none;            /* PREFAULT_INCLUDE could not be taken whole */
+	bool exclude_all;             /* PREFAULT_EXCLUDE could not be taken whole */
 	unsigned threads;             /* PREFAULT_THREADS */
 	uint64_t window;              /* PREFAULT_WINDOW */
 	bool inherit;                 /* PREFAULT_INHERIT */
@@ -32,7 +39,15 @@ struct pf_options {
 
 extern struct pf_options pf_opt;
 
+/* Reads every PREFAULT_* variable.  A malformed one is said in one line on
+ * stderr and on PREFAULT_LOG, and its safe default applies. */
 void pf_options_load(void);
+/* Reads value as pf_options_load() would read the variable name, changing
+ * nothing: 0 with its canonical spelling (what the wrapper exports) in
+ * canon; -1 with the reason in why when it is malformed; -2 when name is
+ * no setting.  A destination's form is checked, not whether it opens. */
+int pf_option_check(const char *name, const char *value, char *canon, size_t canon_size, char *why,
+		    size_t why_size);
 /* True when path passes PREFAULT_INCLUDE and PREFAULT_EXCLUDE; *why is set
  * to "excluded" or "not-included" otherwise. */
 bool pf_options_path_allowed(const char *path, const char **why);
