@@ -1,0 +1,37 @@
+# tools/options.mk - prefault-options, the library's own parser of the
+# PREFAULT_* values as a program, which the wrapper asks before it exports
+# its options (tools/options/validate.c).
+#
+#   make                  also builds build/prefault-options
+#   make install          also installs it beside prefault in BINDIR
+#
+# Links the library's objects options.o and log.o ($(BUILD)/shim/*.o, as
+# tools/check.mk does).  Included by the top Makefile; uses its CC, CFLAGS,
+# WARN, BUILD, SAN_FLAGS.
+
+PREFAULT_OPTIONS   := $(BUILD)/prefault-options
+OPTIONS_OBJ        := $(BUILD)/options/validate.o
+OPTIONS_SHIM       := $(addprefix $(BUILD)/shim/,options.o log.o)
+OPTIONS_CFLAGS      = $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
+
+.PHONY: install-options uninstall-options
+all: $(PREFAULT_OPTIONS)
+test: $(PREFAULT_OPTIONS)
+install: install-options
+uninstall: uninstall-options
+
+$(BUILD)/options/%.o: tools/options/%.c $(wildcard shim/*.h) tools/options.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(OPTIONS_CFLAGS) -MMD -c -o $@ $<
+
+$(PREFAULT_OPTIONS): $(OPTIONS_OBJ) $(OPTIONS_SHIM)
+	$(CC) $(OPTIONS_CFLAGS) $(LDFLAGS) -o $@ $^
+
+-include $(OPTIONS_OBJ:.o=.d)
+
+install-options: $(PREFAULT_OPTIONS)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PREFAULT_OPTIONS) $(DESTDIR)$(BINDIR)/prefault-options
+
+uninstall-options:
+	rm -f $(DESTDIR)$(BINDIR)/prefault-options
