@@ -877,18 +877,26 @@ static bool bucket_allows(int64_t now, int64_t cost)
 	return bucket_ns >= cost;
 }
 
+/* For --verbose, once the watch is open (or refused). */
+static void say_how(bool watched)
+{
+	pf_note("discovery: %s, new mappings checked by %s", watched ? "perf" : "poll",
+		watched && query_ok ? "procmap-query" : "scan");
+}
+
 static void *disc_main(void *arg)
 {
 	(void)arg;
 	atomic_store_explicit(&disc_tid, (pid_t)syscall(SYS_gettid), memory_order_release);
 	pthread_setname_np(pthread_self(), "prefault-disc");
 	pf_helper_register();
-	if (atomic_load_explicit(&disc_watch_threads, memory_order_acquire) &&
-	    !pf_mapwatch_open_threads())
-		pf_log("discovery: no perf mmap records for the threads that ran before it (%s): polling /proc only",
-		       strerror(pf_mapwatch_error()));
+	if (atomic_load_explicit(&disc_watch_threads, memory_order_acquire)) {
+		if (!pf_mapwatch_open_threads())
+			pf_log("discovery: no perf mmap records for the threads that ran before it (%s): polling /proc only",
+			       strerror(pf_mapwatch_error()));
+		say_how(pf_mapwatch_active());
+	}
 	page_size = sysconf(_SC_PAGESIZE);
-	query_ok = pf_procmap_probe() == 0;
 	if (access(maps_path, R_OK) != 0) {
 		statm_path = "/proc/self/statm";
 		maps_path = "/proc/self/maps";
@@ -996,6 +1004,7 @@ static void disc_start(void)
 	int saved = errno;
 	/* Only the process's one thread can have the watch cover all of it. */
 	bool alone = __libc_single_threaded;
+	query_ok = pf_procmap_probe() == 0; /* before the thread reads it */
 	/* Otherwise the new thread watches the ones there are, one by one. */
 	atomic_store_explicit(&disc_watch_threads, !alone, memory_order_release);
 	int rc = pf_thread_start(disc_main, NULL, THREAD_STACK);
@@ -1008,6 +1017,7 @@ static void disc_start(void)
 		if (!pf_mapwatch_open(tid))
 			pf_log("discovery: no perf mmap records (%s): polling /proc only",
 			       strerror(pf_mapwatch_error()));
+		say_how(pf_mapwatch_active());
 	}
 	atomic_store_explicit(&disc_state, rc == 0 ? DISC_RUNNING : DISC_OFF, memory_order_release);
 	if (rc != 0)

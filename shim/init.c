@@ -120,6 +120,15 @@ __attribute__((constructor)) static void pf_init(void)
 	}
 	pf_hooks_set_ready();
 	pf_stats_write_start();
+	const char *why = pf_inactive_reason();
+	if (why) {
+		pf_note("inert: %s", why);
+	} else {
+		const char *dwhy;
+		bool disc = pf_discover_wanted(&dwhy);
+		pf_note("active: budget %llu MiB, discovery %s (%s)",
+			(unsigned long long)(pf_engine_budget() >> 20), disc ? "on" : "off", dwhy);
+	}
 }
 
 __attribute__((destructor)) static void pf_fini(void)

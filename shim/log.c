@@ -132,10 +132,15 @@ const char *pf_dest_problem(const char *dest)
 	return why;
 }
 
-static void vlog(bool say, const char *fmt, va_list ap)
+enum level { NOTE, WARN, SAY };
+
+static void vlog(enum level level, const char *fmt, va_list ap)
 {
+	bool say = level == SAY;
 	bool log_is_stderr = !strcmp(pf_opt.log_dest, "stderr") || !strcmp(pf_opt.log_dest, "fd:2");
-	if (!say && !pf_opt.log_dest[0] && !pf_opt.stats_dest[0])
+	if (level == NOTE && !pf_opt.verbose)
+		return;
+	if (!say && !pf_opt.log_dest[0] && (level == NOTE || !pf_opt.stats_dest[0]))
 		return;
 	char msg[480], line[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -147,15 +152,23 @@ static void vlog(bool say, const char *fmt, va_list ap)
 		pf_dest_write("stderr", line, len);
 	if (pf_opt.log_dest[0] && len)
 		pf_dest_write(pf_opt.log_dest, line, len);
-	if (pf_opt.stats_dest[0])
+	if (level != NOTE && pf_opt.stats_dest[0])
 		pf_stats_write_warning(msg);
+}
+
+void pf_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(NOTE, fmt, ap);
+	va_end(ap);
 }
 
 void pf_log(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog(false, fmt, ap);
+	vlog(WARN, fmt, ap);
 	va_end(ap);
 }
 
@@ -163,6 +176,6 @@ void pf_say(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog(true, fmt, ap);
+	vlog(SAY, fmt, ap);
 	va_end(ap);
 }

@@ -14,6 +14,9 @@
 /* Writes "prefault: <message>\n" to PREFAULT_LOG, and as a warning record to
  * PREFAULT_STATS; silent when neither is set. */
 void pf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* What prefault decided, for a user who asked (PREFAULT_VERBOSE=1, the
+ * wrapper's --verbose): on PREFAULT_LOG only, never as a record. */
+void pf_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* pf_log, and the same line on stderr (once when PREFAULT_LOG is stderr):
  * only for what the user asked for and cannot have, a malformed setting.
  * Nothing else of prefault's reaches stderr unasked. */

@@ -34,6 +34,7 @@ struct pf_options {
 	bool inherit;                 /* PREFAULT_INHERIT */
 	enum pf_discover_mode discover; /* PREFAULT_DISCOVER */
 	bool fast_stdio;              /* PREFAULT_FAST_STDIO */
+	bool verbose;                 /* PREFAULT_VERBOSE: pf_note() speaks */
 	bool pace;                    /* PREFAULT_PACE */
 };
 

@@ -176,3 +176,31 @@ discovery_is() {
 	on="$(sed -n 's/^prefault_threads=//p' "$dir/on.report")"
 	[ "$on" -eq $((auto + 1)) ]
 }
+
+@test "--verbose says whether discovery is on and why, and how it finds new mappings" {
+	local f how
+	f="$(big_file go-f16 16M)"
+	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
+	# GOTEST_SETTLE=done: the program reads once the file is done, so
+	# discovery has run by then.
+	run --separate-stderr env PREFAULT_STATS="$STATS" GOTEST_SETTLE=done \
+		"$ROOT/tools/prefault" -v -- "$GO_PROGS/sysmmap" "$f"
+	show
+	[ "$status" -eq 0 ]
+	grep -qE '^prefault: active: budget [0-9]+ MiB, discovery on \(go-note\)$' <<<"$stderr"
+	how="$(stats_eval "$STATS" "sorted(set((r['discovery'], r['discovery_lookup']) for r in R if r['ev'] == 'proc'))")"
+	case "$how" in
+	"[('perf', 'procmap-query')]") grep -qx 'prefault: discovery: perf, new mappings checked by procmap-query' <<<"$stderr" ;;
+	"[('perf', 'scan')]") grep -qx 'prefault: discovery: perf, new mappings checked by scan' <<<"$stderr" ;;
+	*) grep -qx 'prefault: discovery: poll, new mappings checked by scan' <<<"$stderr" ;;
+	esac
+	run --separate-stderr "$ROOT/tools/prefault" -v --discover 0 -- "$GO_PROGS/sysmmap" "$f"
+	[ "$status" -eq 0 ]
+	grep -qE '^prefault: active: .*, discovery off \(turned-off\)$' <<<"$stderr"
+	run --separate-stderr "$ROOT/tools/prefault" -v -- "$PROGS/catmap" "$(big_file go-small 1M)" /dev/null
+	[ "$status" -eq 0 ]
+	grep -qE '^prefault: active: .*, discovery off \(not-go\)$' <<<"$stderr"
+	# Without --verbose nothing of this is said.
+	run --separate-stderr env PREFAULT_LOG=stderr "$GO_PROGS/sysmmap" "$f"
+	[ -z "$stderr" ]
+}
