@@ -6,7 +6,8 @@
 //	read   pauses (-pause, then also until SIGUSR1 with -wait-usr1), then reads one
 //	       byte at each of -reads random pages and prints key=value lines:
 //	       majflt (getrusage RUSAGE_SELF around the read loop), read_ms, pid
-//	exit   exits with -code -pause after mapping (nothing read)
+//	exit   exits with -code -pause after mapping (then also once SIGUSR1
+//	       came, with -wait-usr1; nothing read)
 //	spawn  runs itself in read mode as a child (fork+exec) and exits with the
 //	       child's status; the child's output is passed through
 //	trap   no file: prints ready=1 and waits; SIGTERM exits 42, SIGINT 43
@@ -123,6 +124,9 @@ func main() {
 	ready(*readyPath)
 	if *mode == "exit" {
 		time.Sleep(*pause)
+		if *waitUsr1 {
+			<-usr1
+		}
 		os.Exit(*code)
 	}
 	time.Sleep(*pause)
