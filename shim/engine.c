@@ -67,7 +67,8 @@ static uint64_t charged;    /* lifetime total, guarded by table_lock */
 static uint64_t held;       /* sum of the entries' held, guarded by table_lock */
 static uint64_t given_back; /* lifetime total, guarded by table_lock */
 static uint64_t last_id;    /* round-robin cursor, guarded by table_lock */
-static int64_t last_remeasure_ns; /* atomic */
+static int64_t last_remeasure_ns; /* atomic, set by the one measuring */
+static int remeasuring;           /* atomic: a helper is measuring (the claim) */
 /* This helper thread's window (window.c): what it learnt carries over. */
 static __thread struct pf_window helper_window;
 
@@ -156,12 +157,16 @@ void pf_engine_cut_locked(struct pf_mapping *m, struct pf_mapping *right, uintpt
 
 int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
 {
-	int64_t now = pf_now_ns(), was = __atomic_load_n(&last_remeasure_ns, __ATOMIC_RELAXED);
-	if (was && now - was < REMEASURE_NS)
-		return -1;
-	if (!__atomic_compare_exchange_n(&last_remeasure_ns, &was, now, false, __ATOMIC_RELAXED,
+	int idle = 0;
+	if (!__atomic_compare_exchange_n(&remeasuring, &idle, 1, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_RELAXED))
 		return -1;
+	int64_t now = pf_now_ns(), was = __atomic_load_n(&last_remeasure_ns, __ATOMIC_RELAXED);
+	if (was && now - was < REMEASURE_NS) {
+		__atomic_store_n(&remeasuring, 0, __ATOMIC_RELEASE);
+		return -1;
+	}
+	__atomic_store_n(&last_remeasure_ns, now, __ATOMIC_RELAXED);
 	struct { /* ~9 KiB of the helper's 256 KiB stack */
 		uintptr_t start;
 		uint64_t id, held;
@@ -222,6 +227,7 @@ int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
 		}
 		pf_table_unlock();
 	}
+	__atomic_store_n(&remeasuring, 0, __ATOMIC_RELEASE);
 	return (int64_t)freed;
 }
 
@@ -488,9 +494,14 @@ bool pf_engine_work_once(void)
 	struct pf_mapping *m = pick_locked(&others, now);
 	if (m && short_of_budget_locked(m)) {
 		/* It would be followed for want of what others hold: first
-		 * give back what of that the kernel evicted. */
+		 * give back what of that the kernel evicted.  While another
+		 * helper measures, decide nothing (it may give back enough). */
 		pf_table_unlock();
-		(void)pf_engine_remeasure(0, 0);
+		if (pf_engine_remeasure(0, 0) < 0 && __atomic_load_n(&remeasuring, __ATOMIC_ACQUIRE)) {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			return true;
+		}
 		pf_table_lock();
 		m = pick_locked(&others, now);
 	}

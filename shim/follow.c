@@ -49,7 +49,8 @@
  *
  * Lock rule: the state belongs to the helper that has the entry PF_ACTIVE;
  * table_lock is taken only to charge, credit and check the entry still
- * exists, never across madvise, mincore or a pagemap read.
+ * exists, and to set next_poll_ns (which other helpers read under it), never
+ * across madvise, mincore or a pagemap read.
  */
 #include "follow.h"
 #include "iolimit.h"
@@ -695,6 +696,10 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path, en
 		return "complete";
 	if (brought)
 		f->last_busy_ns = now;
+	/* Other helpers read it under the lock (pf_follow_due_locked, the
+	 * sweep in front.c). */
+	pf_table_lock();
 	f->next_poll_ns = brought ? 0 : now + (f->nfronts ? POLL_FRONTS_NS : POLL_IDLE_NS);
+	pf_table_unlock();
 	return NULL;
 }
