@@ -23,11 +23,13 @@ setup() {
 	prefault_setup
 }
 
-# watched SECS PROG ARGS...: PROG preloaded, killed after SECS (status 124).
+# watched SECS PROG ARGS...: PROG preloaded, killed after SECS times
+# TORTURE_SCALE (status 124): a hang's watchdog, generous enough for a
+# machine ten times slower than this one at the full counts.
 watched() {
 	local secs="$1"
 	shift
-	timeout "$secs" env LD_PRELOAD="$LIB" "$@"
+	timeout "$((secs * S))" env LD_PRELOAD="$LIB" "$@"
 }
 
 # ran_clean: the run ended by itself with status 0 and said nothing on stderr.
@@ -51,7 +53,9 @@ ran_clean() {
 	[ "$(field rounds)" -eq "$rounds" ]
 	[ "$(field bad)" -eq 0 ]
 	[ "$(field signals)" -eq 0 ]
-	# Some truncations found a helper half way through the mapping.
+	# Half the rounds truncate once a helper has begun (no wait ran out),
+	# and some of those found it half way through the mapping.
+	[ "$(field begun_timeouts)" -eq 0 ]
 	[ "$(field cut_mid)" -ge 1 ]
 }
 
@@ -60,7 +64,7 @@ threads_race() {
 	local f rounds=$((250 * S)) stats="$BATS_TEST_TMPDIR/stats.jsonl" op
 	f="$(big_file f64 64M)"
 	run --separate-stderr env "$@" PREFAULT_STATS="$stats" \
-		timeout 600 env LD_PRELOAD="$LIB" "$PROGS/torture_race" threads "$f" "$rounds" 4
+		timeout $((600 * S)) env LD_PRELOAD="$LIB" "$PROGS/torture_race" threads "$f" "$rounds" 4
 	show
 	ran_clean
 	[ "$(field rounds)" -eq $((4 * rounds)) ]
@@ -103,6 +107,9 @@ threads_race() {
 	[ "$(field errors)" -eq 0 ]
 	[ "$(field signals)" -eq 0 ]
 	stats_check "$stats"
+	# Every 16th mapping was held until a scan found it: none waited in vain.
+	[ "$(field held_timeouts)" -eq 0 ]
+	[ "$(field held_found)" -eq "$(field held)" ]
 	local found
 	found="$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "map" and r["source"] == "discover")')"
 	echo "discovered=$found"
@@ -146,11 +153,15 @@ threads_race() {
 	local big small n=$((1000 * S))
 	big="$(big_file f256 256M)"
 	small="$(big_file f64 64M)"
+	# BIG is mapped cold again whenever it is all in, and each time the
+	# forks wait until a helper has begun on it: however fast or slow the
+	# disk, most forks find a helper at work.
 	run --separate-stderr watched 300 "$PROGS/torture_proc" forks "$big" "$small" "$n"
 	show
 	ran_clean
 	[ "$(field forks)" -eq "$n" ]
 	[ "$(field ok)" -eq "$n" ]
+	[ "$(field begun_timeouts)" -eq 0 ]
 	[ "$(field mid_populate)" -ge $((n / 10)) ]
 }
 
@@ -205,7 +216,7 @@ threads_race() {
 @test "unshare(CLONE_NEWUSER) after the library loaded and mapped a file: helpers leave, it works" {
 	local f
 	f="$(big_file f64 64M)"
-	run --separate-stderr watched 60 "$PROGS/torture_proc" userns "$f"
+	run --separate-stderr watched 300 "$PROGS/torture_proc" userns "$f"
 	show
 	ran_clean
 	[ "$(field helpers_seen)" -ge 1 ]
@@ -225,7 +236,7 @@ threads_race() {
 	small="$shared/small"
 	head -c $((1 << 20)) "$(big_file f64 64M)" >"$small"
 	chmod 644 "$small"
-	run --separate-stderr watched 60 "$PROGS/torture_proc" setuid "$big" "$small"
+	run --separate-stderr watched 300 "$PROGS/torture_proc" setuid "$big" "$small"
 	rm -rf "$shared"
 	show
 	ran_clean
@@ -251,10 +262,13 @@ flood() {
 	[ "$(field wrong_thread)" -eq 0 ]
 	[ "$(field handler_maps)" -eq "$n" ]
 	[ "$(field bad)" -eq 0 ]
-	# Signals landed while the main thread was inside mmap or munmap -
-	# unless the flood kept the main thread in its handler throughout (a
-	# sender on the other core can), when there was no call to land in.
-	[ "$(field during_call)" -ge 100 ] || [ "$(field loop_maps)" -lt 100 ]
+	# Bursts of 64, each sent once the main loop has run since the last
+	# and is inside mmap or munmap (torture_sig waits for both, however
+	# fast either side runs): the loop ran between bursts, and signals
+	# landed inside the hooked calls.
+	[ "$(field bursts)" -eq $(((n + 63) / 64)) ]
+	[ "$(field loop_maps)" -ge $(($(field bursts) - 1)) ]
+	[ "$(field during_call)" -ge 100 ]
 }
 
 @test "signal flood from a thread: every signal reaches the handler, which maps and unmaps" {
@@ -276,7 +290,8 @@ flood() {
 	plain="$(without_lines '^present=')"
 
 	f="$(big_file f64 64M)"
-	run --separate-stderr watched 120 "$PROGS/torture_res" emfile "$f" $((500 * S))
+	# (Preloaded, the pause lasts until 90% of the pages are present.)
+	run --separate-stderr watched 300 "$PROGS/torture_res" emfile "$f" $((500 * S)) 90
 	show
 	ran_clean
 	# Every call returned what it returns without prefault ...
@@ -293,13 +308,14 @@ flood() {
 @test "a program that closes every descriptor, 0 1 2 included, then maps a file as fd 0" {
 	local f report="$BATS_TEST_TMPDIR/report" stats="$BATS_TEST_TMPDIR/stats.jsonl"
 	f="$(big_file f64 64M)"
-	PREFAULT_STATS="$stats" run --separate-stderr watched 60 "$PROGS/torture_res" closeall "$f" "$report"
+	PREFAULT_STATS="$stats" run --separate-stderr watched 300 "$PROGS/torture_res" closeall "$f" "$report"
 	show
 	ran_clean
 	output="$(cat "$report")"
 	show
 	[ "$(field fd)" -eq 0 ]
 	[ "$(field bad)" -eq 0 ]
+	[ "$(field done)" -eq 1 ] || fail "no done record within the deadline"
 	local present
 	present="$(field present)"
 	[ "$(num "$present")" -ge $(($(den "$present") * 90 / 100)) ]
@@ -314,8 +330,9 @@ flood() {
 	mkdir "$cg"
 	echo $((64 << 20)) >"$cg/memory.limit_in_bytes"
 	# shellcheck disable=SC2016 # the inner shell expands them
+	# The pause lasts until the helper is done (stopped by the budget).
 	PREFAULT_STATS="$stats" run --separate-stderr sh -c \
-		'echo $$ > "$1/cgroup.procs" && exec timeout 120 env LD_PRELOAD="$2" "$3" -s 1000 -c "$4"' \
+		'echo $$ > "$1/cgroup.procs" && exec timeout 300 env LD_PRELOAD="$2" "$3" -s 1000 -u done -c "$4"' \
 		sh "$cg" "$LIB" "$PROGS/mapwatch" "$f"
 	show
 	local oom failcnt
@@ -325,6 +342,7 @@ flood() {
 	rmdir "$cg" || true
 	ran_clean
 	[ "$oom" -eq 0 ]
+	[ "$(field wait_met)" -eq 1 ] || fail "no done record within the deadline"
 	[ "$(field bad_words)" -eq 0 ]
 	# The budget was held to the group's headroom, not the machine's.
 	stats_check "$stats"
@@ -337,23 +355,29 @@ flood() {
 	mkdir -p "$mnt"
 	"$PROGS/torture_eiofs" "$mnt" -f 2>"$BATS_TEST_TMPDIR/eiofs.err" &
 	local fs=$! _
-	for _ in $(seq 100); do
+	for _ in $(seq 1200); do
 		[ -f "$mnt/ok" ] && break
 		sleep 0.05
 	done
 	[ -f "$mnt/ok" ] || fail "the FUSE file system did not come up: $(cat "$BATS_TEST_TMPDIR/eiofs.err")"
-	PREFAULT_STATS="$stats" run --separate-stderr watched 60 \
+	PREFAULT_STATS="$stats" run --separate-stderr watched 300 \
 		"$PROGS/torture_res" eio "$mnt/data" "$mnt/ok" $((3000 * S))
 	show
 	reads="$(cat "$mnt/reads")"
 	fusermount3 -u "$mnt" || umount "$mnt" || true
 	wait "$fs" || true
-	echo "eio_reads=$reads"
+	echo "eio_reads=$reads helper_cpu_ms=$(field helper_cpu_ms) wall_ms=$(field wall_ms)"
 	ran_clean
 	[ "$(field ok_bad)" -eq 0 ]
 	[ "$(field helpers)" -ge 1 ]
-	# A helper that retried the failing range would burn its core.
-	[ "$(field helper_cpu_ms)" -le $(($(field wall_ms) / 20)) ]
+	# A helper that retried the failing range would burn its core: it
+	# would never go idle and leave, and the reads would go on after the
+	# error was recorded.  (Its CPU time, printed above, is the
+	# benchmark's to judge.)
+	[ "$(field done)" -eq 1 ] || fail "no done record for the failing file within the deadline"
+	[ "$(field helpers_left)" -eq 1 ] || fail "the helpers did not go idle and leave within the deadline"
+	[ "$(field reads_after)" -eq "$(field reads_at_done)" ]
+	[ "$reads" -eq "$(field reads_after)" ]
 	[ "$reads" -ge 1 ]
 	[ "$reads" -le 10000 ]
 	# The failing mapping ended with an error record; the good one was
@@ -372,7 +396,7 @@ allocator_pair() {
 	[ -f "$so" ] || fail "$1 is missing: run tools/install-deps"
 	f="$(big_file f64 64M)"
 	for order in "$so $LIB" "$LIB $so"; do
-		run --separate-stderr timeout 300 env LD_PRELOAD="$order" \
+		run --separate-stderr timeout $((300 * S)) env LD_PRELOAD="$order" \
 			"$PROGS/torture_neigh" malloc "$f" $((1000 * S)) 4
 		show
 		ran_clean

@@ -4,10 +4,14 @@
  * Every child checks the file words it maps; counts are key=value lines.
  *
  *   forks BIG SMALL N
- *       Maps BIG cold; forks N children, re-mapping BIG cold every 100
- *       forks so that helpers are mid-populate at many forks.  Children map
- *       1 MiB of SMALL, check it and leave by _exit (even) or exit (odd).
+ *       Maps BIG cold; forks N children, re-mapping BIG cold whenever it is
+ *       all in, and then waiting until a helper has begun on it (a page
+ *       resident, at most TL_DEADLINE_S, testlib.h), so that helpers are
+ *       mid-populate at most forks however fast or slow the disk.
+ *       Children map 1 MiB of SMALL, check it and leave by _exit (even) or
+ *       exit (odd).
  *       -> forks=N ok=N mid_populate=N (forks made while BIG was partly in)
+ *          remaps=N begun_timeouts=N
  *   sigfork SMALL N
  *       A thread sends SIGUSR1 to the main thread N times; the handler
  *       forks, and the child maps SMALL, checks it and _exits, while the
@@ -20,10 +24,14 @@
  *                      with DEPTH-1 until 0:
  *       -> level=D bad=N lib_mapped=0|1 ld_preload_lib=0|1 (one per level)
  *   setuid BIG SMALL   Maps BIG cold, starts 4 threads that map and unmap
- *                      SMALL, and calls setuid(65534) while helpers run.
+ *                      SMALL, and calls setuid(65534) while helpers run:
+ *                      once a helper is seen and the threads have mapped
+ *                      4 times, and they map 4 times more after it (each
+ *                      wait at most TL_DEADLINE_S).
  *       -> setuid=RET uid=U helpers=N loop_maps=N bad=N
  *   userns BIG         Maps BIG, checks it once the helpers are done and
- *                      gone (idle exit), then unshare(CLONE_NEWUSER).
+ *                      gone (idle exit; at most TL_DEADLINE_S), then
+ *                      unshare(CLONE_NEWUSER).
  *       -> helpers_seen=N helpers_left=0 waited_ms=N unshare=RET errno=E bad=N
  */
 #include "testlib.h"
@@ -104,17 +112,22 @@ static int mode_forks(char **argv, long n)
 {
 	size_t big_len = 0, page = tl_page();
 	void *big = NULL;
-	long ok = 0, mid = 0;
+	long ok = 0, mid = 0, remaps = 0, timeouts = 0;
 
 	for (long i = 0; i < n; i++) {
-		if (i % 100 == 0) {
+		size_t in = big ? resident(big, big_len) : 0;
+
+		if (!big || in == big_len / page) {
 			if (big)
 				munmap(big, big_len);
 			big_len = 0;
 			big = map_file(argv[2], &big_len, true);
-			tl_sleep_ms(5);
+			remaps++;
+			double until = tl_now() + TL_DEADLINE_S;
+			while ((in = resident(big, big_len)) == 0 && !timeouts && tl_now() < until)
+				tl_sleep_ms(1);
+			timeouts += in == 0;
 		}
-		size_t in = resident(big, big_len);
 
 		if (in > 0 && in < big_len / page && tl_each_prefault_thread(NULL, NULL) > 0)
 			mid++;
@@ -131,7 +144,8 @@ static int mode_forks(char **argv, long n)
 		}
 		ok += exited_ok(pid);
 	}
-	printf("forks=%ld\nok=%ld\nmid_populate=%ld\n", n, ok, mid);
+	printf("forks=%ld\nok=%ld\nmid_populate=%ld\nremaps=%ld\nbegun_timeouts=%ld\n", n, ok, mid,
+	       remaps, timeouts);
 	return 0;
 }
 
@@ -316,12 +330,18 @@ static int mode_setuid(char **argv)
 	for (int i = 0; i < 4; i++)
 		if (pthread_create(&t[i], NULL, su_worker, NULL) != 0)
 			tl_die("pthread_create");
-	tl_sleep_ms(20);
+	double until = tl_now() + TL_DEADLINE_S;
+	tl_wait_helpers(1);
+	while (su_loops < 4 && tl_now() < until)
+		tl_sleep_ms(1);
 	int helpers = tl_each_prefault_thread(NULL, NULL);
+	long before = su_loops;
 	int rc = setuid(65534);
 	int e = errno;
 
-	tl_sleep_ms(20);
+	until = tl_now() + TL_DEADLINE_S;
+	while (su_loops < before + 4 && tl_now() < until)
+		tl_sleep_ms(1);
 	su_stop = true;
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
@@ -343,7 +363,7 @@ static int mode_userns(char **argv)
 	while ((left = tl_each_prefault_thread(NULL, NULL)) > 0 || resident(p, len) < len / page) {
 		if (left > seen)
 			seen = left;
-		if (tl_now() - t0 > 30)
+		if (tl_now() - t0 > TL_DEADLINE_S)
 			break;
 		tl_sleep_ms(10);
 	}

@@ -9,10 +9,14 @@
  *       tracked mapping, so a helper is at work on it), truncates it to a
  *       random length, checks the words still in the file, writes the
  *       pattern back (re-extending it), checks the whole mapping, and
- *       evicts the file.  BIG (optional) is
+ *       evicts the file.  Even rounds truncate as soon as a helper has
+ *       begun on the mapping (its first page present: polled, at most
+ *       TL_DEADLINE_S, testlib.h; after one wait that ran out, no more
+ *       waits), odd ones at once.  BIG (optional) is
  *       mapped cold and re-mapped every 200 rounds so the helpers stay busy.
  *       -> rounds=N bad=N cut_mid=N (rounds where the truncation found the
- *          mapping partly present: a helper at work) signals=0
+ *          mapping partly present: a helper at work) begun_timeouts=N
+ *          signals=0
  *   threads FILE ROUNDS NTHREADS
  *       NTHREADS threads each map random ranges of FILE and then munmap part
  *       of them, map anonymous memory or another part of the file over them
@@ -23,9 +27,12 @@
  *   raw FILE ROUNDS
  *       The same kinds of change, made with syscall(SYS_mmap ...) and friends
  *       so that only discovery (/proc/self/maps) can see them; every 16th
- *       mapping is kept for 15 ms so that a scan finds it.  One anonymous
- *       mmap through libc comes first: discovery starts at a hook's call.
- *       -> rounds=N held=N bad=N errors=N signals=0
+ *       mapping is kept until a map record of discovery's covers it
+ *       ($PREFAULT_STATS; polled, at most TL_DEADLINE_S, after one wait that
+ *       ran out no more waits; without statistics, 15 ms) so that a scan
+ *       finds it.  One anonymous mmap through libc comes first: discovery
+ *       starts at a hook's call.
+ *       -> rounds=N ... held=N held_found=N held_timeouts=N
  *   churn FILE ROUNDS
  *       Keeps 256 mappings of 64 KiB .. 1 MiB pieces of FILE alive, replacing
  *       one at random each round (a new tracked entry, an old one
@@ -133,7 +140,7 @@ static void *map_big(const char *path, size_t *len)
 
 static int mode_trunc(int argc, char **argv)
 {
-	size_t size, page = tl_page(), big_len = 0, bad = 0, cut_mid = 0;
+	size_t size, page = tl_page(), big_len = 0, bad = 0, cut_mid = 0, timeouts = 0;
 	long rounds = atol(argv[3]);
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
 	void *big = NULL;
@@ -151,9 +158,15 @@ static int mode_trunc(int argc, char **argv)
 			tl_die("mmap");
 		size_t cut = (size_t)(rnd(&seed) % (size / page)) * page;
 
-		if (r % 2 == 0)
-			tl_sleep_ms(1); /* let a helper get into it */
 		size_t present = tl_present(p, size);
+		if (r % 2 == 0 && !timeouts) { /* as soon as a helper is into it */
+			double until = tl_now() + TL_DEADLINE_S;
+			while (present == 0 && tl_now() < until) {
+				sched_yield();
+				present = tl_present(p, size);
+			}
+			timeouts += present == 0;
+		}
 
 		if (ftruncate(fd, (off_t)cut) != 0)
 			tl_die("ftruncate");
@@ -167,8 +180,8 @@ static int mode_trunc(int argc, char **argv)
 			tl_die("munmap");
 		tl_evict_fd(fd); /* cold again: the next helper reads the disk */
 	}
-	printf("rounds=%ld\nbad=%zu\ncut_mid=%zu\nsignals=%d\n", rounds, bad, cut_mid,
-	       (int)signals_seen);
+	printf("rounds=%ld\nbad=%zu\ncut_mid=%zu\nbegun_timeouts=%zu\nsignals=%d\n", rounds, bad,
+	       cut_mid, timeouts, (int)signals_seen);
 	return 0;
 }
 
@@ -182,9 +195,30 @@ struct shared {
 	size_t size;
 	long rounds;
 	atomic_long ops[NOPS];
-	atomic_long bad, errors, done;
+	atomic_long bad, errors, done, held, held_found, held_timeouts;
 	bool raw;
 };
+
+/* Whether a map record of discovery's in the statistics covers addr. */
+static bool discovered(uintptr_t addr)
+{
+	const char *path = tl_stats_path();
+	static __thread char line[4096];
+	bool found = false;
+	FILE *f = path ? fopen(path, "r") : NULL;
+
+	while (f && !found && fgets(line, sizeof line, f)) {
+		const char *a = strstr(line, "\"addr\":\"0x"), *l = strstr(line, "\"len\":");
+		if (!strstr(line, "\"ev\":\"map\"") || !strstr(line, "\"source\":\"discover\"") || !a || !l)
+			continue;
+		uintptr_t start = (uintptr_t)strtoull(a + 8, NULL, 16);
+		uintptr_t len = (uintptr_t)strtoull(l + 6, NULL, 10);
+		found = start <= addr && addr < start + len;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
 
 static void *sys_mmap(void *a, size_t l, int prot, int flags, int fd, off_t off)
 {
@@ -230,8 +264,20 @@ static void one_round(struct shared *sh, const struct calls *c, uint64_t *seed, 
 	size_t a = (rnd(seed) % (len / page)) * page;
 	size_t b = (1 + rnd(seed) % (len / page - a / page)) * page; /* [a, a+b) inside */
 
-	if (sh->raw && (r % 16) == 0)
-		tl_sleep_ms(15); /* long enough for a discovery scan */
+	if (sh->raw && (r % 16) == 0) { /* until a discovery scan found it */
+		sh->held++;
+		if (!tl_stats_path() || sh->held_timeouts) {
+			tl_sleep_ms(15);
+		} else {
+			double until = tl_now() + TL_DEADLINE_S;
+			while (!discovered((uintptr_t)p) && tl_now() < until)
+				tl_sleep_ms(1);
+			if (discovered((uintptr_t)p))
+				sh->held_found++;
+			else
+				sh->held_timeouts++;
+		}
+	}
 	switch (op) {
 	case OP_MUNMAP:
 		if (c->unmap(p + a, b) != 0)
@@ -348,6 +394,9 @@ static void print_ops(void)
 		printf("%s%s:%ld", i ? "," : "", op_names[i], (long)sh.ops[i]);
 	printf("\nbad=%ld\nerrors=%ld\nsignals=%d\n", (long)sh.bad, (long)sh.errors,
 	       (int)signals_seen);
+	if (sh.raw)
+		printf("held=%ld\nheld_found=%ld\nheld_timeouts=%ld\n", (long)sh.held,
+		       (long)sh.held_found, (long)sh.held_timeouts);
 }
 
 static int mode_threads(char **argv, long nthreads, bool raw)

@@ -12,11 +12,17 @@
  *
  * Each signal carries its sequence number; the handler checks that they
  * arrive in order and on the main thread.  EAGAIN (the queue is full) makes
- * the sender retry, so every one sent is delivered.  alarm(WATCHDOG) ends a
- * hang with SIGALRM (exit 142).
+ * the sender retry, so every one sent is delivered.  Signals go in bursts of
+ * 64; before each burst the sender waits until every signal sent so far was
+ * handled, the main loop has run since the last burst, and it is inside
+ * mmap or munmap (state shared with the sending child through a shared
+ * page): however fast or slow each side runs, the loop runs between bursts
+ * and each burst starts while a hooked call is under way.  alarm(WATCHDOG)
+ * ends a hang with SIGALRM (exit 142).
  *
  *   sent=N received=N out_of_order=N wrong_thread=N handler_maps=N bad=N loop_maps=N
  *   during_call=N (signals taken while the main loop was in mmap or munmap)
+ *   bursts=N
  */
 #include "testlib.h"
 
@@ -27,13 +33,35 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#define WATCHDOG 120
+#define WATCHDOG 600
+#define BURST 64
 
 static int file_fd;
 static size_t file_len;
 static pid_t main_tid;
-static volatile sig_atomic_t in_call;
-static volatile long during_call, received, out_of_order, wrong_thread, handler_maps, handler_bad;
+static volatile long out_of_order, wrong_thread, handler_maps, handler_bad;
+
+/* What the sender waits on, in a page shared with a sending child. */
+struct shared {
+	volatile sig_atomic_t in_call;
+	volatile long during_call, received, loops, bursts;
+};
+static struct shared *sh;
+#define in_call (sh->in_call)
+#define during_call (sh->during_call)
+#define received (sh->received)
+
+/* Before signal i: at a burst's start, waits until all sent so far were
+ * handled, the loop has run since the last burst, and it is in a call. */
+static void before_send(long i, long *loops_seen)
+{
+	if (i % BURST)
+		return;
+	while (received < i || sh->loops == *loops_seen || !in_call)
+		sched_yield();
+	*loops_seen = sh->loops;
+	sh->bursts++;
+}
 
 static void on_rt(int sig, siginfo_t *si, void *uc)
 {
@@ -80,17 +108,15 @@ static pthread_t main_thread;
 
 static void *sender(void *arg)
 {
+	long loops_seen = -1;
+
 	(void)arg;
 	for (long i = 0; i < count; i++) {
 		union sigval v = { .sival_int = (int)i };
 
+		before_send(i, &loops_seen);
 		while (pthread_sigqueue(main_thread, SIGRTMIN, v) != 0)
 			sched_yield(); /* EAGAIN: the queue is full */
-		if (i % 64 == 63) { /* let the main loop run between bursts */
-			while (received < i - 8)
-				sched_yield();
-			usleep(200);
-		}
 	}
 	done_sending = true;
 	return NULL;
@@ -101,7 +127,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	struct stat st;
 	bool proc;
-	long loops = 0, bad = 0;
+	long bad = 0;
 	pid_t child = 0;
 
 	if (argc != 4 || (strcmp(argv[1], "thread") && strcmp(argv[1], "proc"))) {
@@ -110,6 +136,10 @@ int main(int argc, char **argv)
 	}
 	proc = !strcmp(argv[1], "proc");
 	count = atol(argv[3]);
+	sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		tl_die("mmap the shared page");
+	sh->loops = 0;
 	file_fd = open(argv[2], O_RDONLY);
 	if (file_fd < 0 || fstat(file_fd, &st) != 0)
 		tl_die("open %s", argv[2]);
@@ -140,16 +170,17 @@ int main(int argc, char **argv)
 		if (child < 0)
 			tl_die("fork");
 		if (child == 0) {
+			long loops_seen = -1;
+
 			for (long i = 0; i < count; i++) {
 				union sigval v = { .sival_int = (int)i };
 
+				before_send(i, &loops_seen);
 				while (sigqueue(parent, SIGRTMIN, v) != 0) {
 					if (errno != EAGAIN)
 						_exit(3);
 					sched_yield();
 				}
-				if (i % 64 == 63)
-					usleep(2000); /* bursts, and the loop between */
 			}
 			_exit(0);
 		}
@@ -170,14 +201,14 @@ int main(int argc, char **argv)
 
 		if (p == MAP_FAILED)
 			tl_die("mmap in the loop");
-		if (loops % 64 == 0)
+		if (sh->loops % 64 == 0)
 			bad += (long)tl_bad_words(p, len, 0);
 		in_call = 1;
 		int rc = munmap(p, len);
 		in_call = 0;
 		if (rc != 0)
 			tl_die("munmap in the loop");
-		loops++;
+		sh->loops++;
 	}
 	if (proc) {
 		int status;
@@ -191,8 +222,8 @@ int main(int argc, char **argv)
 	}
 	bad += (long)tl_bad_words(whole, file_len, 0);
 	printf("sent=%ld\nreceived=%ld\nout_of_order=%ld\nwrong_thread=%ld\nhandler_maps=%ld\n"
-	       "bad=%ld\nloop_maps=%ld\nduring_call=%ld\n",
-	       count, received, out_of_order, wrong_thread, handler_maps, bad + handler_bad, loops,
-	       during_call);
+	       "bad=%ld\nloop_maps=%ld\nduring_call=%ld\nbursts=%ld\n",
+	       count, received, out_of_order, wrong_thread, handler_maps, bad + handler_bad, sh->loops,
+	       during_call, sh->bursts);
 	return 0;
 }
