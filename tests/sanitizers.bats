@@ -49,10 +49,12 @@ check_one() {
 	local san="$1" f stats
 	f="$(big_file san.dat 256M)"
 	stats="$BATS_TEST_TMPDIR/$san.jsonl"
-	PREFAULT_STATS="$stats" run --separate-stderr under "$san" "$PROGS/mapwatch" -s 400 -c "$f"
+	# The pause lasts until the helper is done, however slow the build.
+	PREFAULT_STATS="$stats" run --separate-stderr under "$san" "$PROGS/mapwatch" -u done -c "$f"
 	show
 	[ "$status" -eq 0 ]
 	clean_stderr
+	[ "$(field wait_met)" -eq 1 ] || fail "no done record within the deadline"
 	present="$(field present)"
 	[ "$(num "$present")" -ge $(( $(den "$present") * 99 / 100 )) ] || fail "present=$present"
 	[ "$(field bad_words)" -eq 0 ]
