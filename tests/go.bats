@@ -204,3 +204,38 @@ discovery_is() {
 	run --separate-stderr env PREFAULT_LOG=stderr "$GO_PROGS/sysmmap" "$f"
 	[ -z "$stderr" ]
 }
+
+@test "bbolt grown by a writer after a restart: each remap of the database is served, reading only what is not resident" {
+	local db base a a2 MiB=1048576
+	base="$(bolt_db)"
+	db="$BATS_TEST_TMPDIR/grow.db"
+	# Plain: the old part of the file is cold, the new part was just written.
+	cp "$base" "$db"
+	"$PROGS/evict" "$db"
+	run --separate-stderr "$GO_PROGS/boltdb" grow "$db" 300
+	show
+	[ "$status" -eq 0 ]
+	plain_majflt="$(field majflt)"
+	cp "$base" "$db"
+	"$PROGS/evict" "$db"
+	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
+	run --separate-stderr env LD_PRELOAD="$LIB" PREFAULT_STATS="$STATS" GOTEST_SETTLE=done \
+		"$GO_PROGS/boltdb" grow "$db" 300
+	show
+	[ "$status" -eq 0 ]
+	[ -z "$(sed -n 's/^settle_timeout=//p' <<<"$output")" ]
+	a="$(field addr)"
+	a2="$(sed -n 's/^addr2=//p' <<<"$output")"
+	stats_check "$STATS"
+	echo "plain_majflt=$plain_majflt majflt=$(field majflt) first=$a grown=$a2"
+	# bbolt mapped the file again, larger, elsewhere: a new mapping.
+	[ "$a" != "$a2" ]
+	# The first mapping was brought in; the grown one and the reader's
+	# (opened again read-only) read only what was not already resident.
+	[ "$(stats_eval "$STATS" "[d['result'] for m in R if m['ev'] == 'map' and A(m['addr']) == A('$a') for d in R if d['ev'] == 'done' and d['id'] == m['id']][0]")" = complete ]
+	[ "$(stats_eval "$STATS" "len([m for m in R if m['ev'] == 'map' and m['source'] == 'discover' and m['path'] == '$db'])")" -ge 3 ]
+	[ "$(stats_eval "$STATS" "sum(1 for m in R if m['ev'] == 'map' and m['path'] == '$db' and m['id'] > min(x['id'] for x in R if x['ev'] == 'map' and x['path'] == '$db') for d in R if d['ev'] == 'done' and d['id'] == m['id'] and d['result'] == 'complete' and d['bytes_in'] <= 16 * $MiB)")" -ge 2 ]
+	# And the reads after the growth fault as they would on a hot file.
+	[ "$plain_majflt" -ge 2000 ]
+	[ $(($(field majflt) * 20)) -le "$plain_majflt" ]
+}
