@@ -130,8 +130,8 @@ need = {
              "result", "errors", "last_error"],
     "unmap": ["id", "addr", "len"],
     "progress": ["id", "len", "done", "bytes_in", "resident_before", "ms"],
-    "proc": ["program", "helpers", "brought_in", "budget", "records_dropped", "discovery", "stdio",
-             "io_limits", "io_paced_ms", "io_unpaced_steps"],
+    "proc": ["program", "helpers", "brought_in", "budget", "held", "given_back", "records_dropped",
+             "discovery", "discovery_lookup", "stdio", "io_limits", "io_paced_ms", "io_unpaced_steps"],
     "warning": ["msg"],
     "ahead": ["id", "len", "mode", "held", "budget", "dropped", "fronts"],
 }
