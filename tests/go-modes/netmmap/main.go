@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"syscall"
-	"unsafe"
 
 	"../../go/gotest"
 )
@@ -27,24 +25,5 @@ func main() {
 		gotest.Die("net.ParseIP: %v", ip)
 	}
 	fmt.Printf("ip=%s\n", ip)
-
-	f, err := os.Open(os.Args[1])
-	if err != nil {
-		gotest.Die("%v", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		gotest.Die("%v", err)
-	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		gotest.Die("mmap: %v", err)
-	}
-	gotest.Mapped(uintptr(unsafe.Pointer(&b[0])), len(b))
-	if err := syscall.Madvise(b, syscall.MADV_RANDOM); err != nil {
-		gotest.Die("madvise: %v", err)
-	}
-	f.Close()
-	gotest.Settle(os.Args[1])
-	gotest.Report(gotest.ReadRandom(b))
+	gotest.ColdRead(os.Args[1])
 }

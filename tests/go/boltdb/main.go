@@ -38,30 +38,7 @@ func create(path string, mib int) {
 	if err != nil {
 		gotest.Die("open: %v", err)
 	}
-	val := make([]byte, valueSize)
-	r := gotest.Rand(42)
-	for i := range val {
-		val[i] = byte(r.Next())
-	}
-	const perTx = 32
-	for i := 0; i < mib; i += perTx {
-		err := db.Update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists([]byte("v"))
-			if err != nil {
-				return err
-			}
-			for j := i; j < i+perTx && j < mib; j++ {
-				binary.BigEndian.PutUint64(val, uint64(j))
-				if err := b.Put(key(j), val); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			gotest.Die("update: %v", err)
-		}
-	}
+	put(db, 0, mib)
 	if err := db.Sync(); err != nil {
 		gotest.Die("sync: %v", err)
 	}

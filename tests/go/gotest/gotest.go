@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 // Pause is how long a program waits between mapping its file and reading it:
@@ -99,4 +101,29 @@ func Report(sum uint64, took time.Duration) {
 func Die(format string, a ...interface{}) {
 	fmt.Fprintf(os.Stderr, format+"\n", a...)
 	os.Exit(1)
+}
+
+// ColdRead is what the syscall.Mmap programs do: maps path whole with
+// syscall.Mmap (a raw system call: no hook sees it), hints MADV_RANDOM,
+// settles, reads it at random and prints the report.
+func ColdRead(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		Die("%v", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		Die("%v", err)
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		Die("mmap: %v", err)
+	}
+	Mapped(uintptr(unsafe.Pointer(&b[0])), len(b))
+	if err := syscall.Madvise(b, syscall.MADV_RANDOM); err != nil {
+		Die("madvise: %v", err)
+	}
+	f.Close()
+	Settle(path)
+	Report(ReadRandom(b))
 }

@@ -5,8 +5,6 @@ package main
 
 import (
 	"os"
-	"syscall"
-	"unsafe"
 
 	"../gotest"
 	_ "runtime/cgo" // dynamic, so LD_PRELOAD applies
@@ -16,23 +14,5 @@ func main() {
 	if len(os.Args) != 2 {
 		gotest.Die("usage: sysmmap FILE")
 	}
-	f, err := os.Open(os.Args[1])
-	if err != nil {
-		gotest.Die("%v", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		gotest.Die("%v", err)
-	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		gotest.Die("mmap: %v", err)
-	}
-	gotest.Mapped(uintptr(unsafe.Pointer(&b[0])), len(b))
-	if err := syscall.Madvise(b, syscall.MADV_RANDOM); err != nil {
-		gotest.Die("madvise: %v", err)
-	}
-	f.Close()
-	gotest.Settle(os.Args[1])
-	gotest.Report(gotest.ReadRandom(b))
+	gotest.ColdRead(os.Args[1])
 }

@@ -6,13 +6,7 @@ package main
 
 import "C"
 
-import (
-	"os"
-	"syscall"
-	"unsafe"
-
-	"../../../go/gotest"
-)
+import "../../../go/gotest"
 
 // ColdRead maps path with syscall.Mmap (a raw system call: no hook sees it),
 // hints MADV_RANDOM, waits, reads it at random and prints the report
@@ -20,25 +14,7 @@ import (
 //
 //export ColdRead
 func ColdRead(path *C.char) C.int {
-	f, err := os.Open(C.GoString(path))
-	if err != nil {
-		gotest.Die("%v", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		gotest.Die("%v", err)
-	}
-	b, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		gotest.Die("mmap: %v", err)
-	}
-	gotest.Mapped(uintptr(unsafe.Pointer(&b[0])), len(b))
-	if err := syscall.Madvise(b, syscall.MADV_RANDOM); err != nil {
-		gotest.Die("madvise: %v", err)
-	}
-	f.Close()
-	gotest.Settle(C.GoString(path))
-	gotest.Report(gotest.ReadRandom(b))
+	gotest.ColdRead(C.GoString(path))
 	return 0
 }
 
