@@ -5,8 +5,9 @@
 # the helpers bring them in while the program pauses.
 #
 # Each program maps a cold file of >= 256 MiB, hints MADV_RANDOM (bbolt
-# does it itself), pauses 500 ms, then reads 20k random bytes and reports
-# the major faults of its own threads (the threads not named prefault*).
+# does it itself), pauses (preloaded: until prefault's done record, see
+# go_helper.bash), then reads 20k random bytes and reports the major faults
+# of its own threads (the threads not named prefault*).
 # The programs live in tests/go/NAME/ and are built by tests/go.mk.
 
 load test_helper
@@ -95,7 +96,6 @@ discbench_run() {
 	[ "$(field maps_lines)" -ge 1000 ]
 	[ "$(field found)" -eq 60 ]
 	[ "$(field unmapped)" -eq 60 ]
-	[ "$(field idle_wakeups)" -ge 1 ]
 	stats_check "$STATS"
 }
 
@@ -169,8 +169,11 @@ discovery_is() {
 	local f dir auto on
 	f="$(big_file go-f16 16M)"
 	dir="$BATS_TEST_TMPDIR"
-	preloaded "$PROGS/catmap" "$f" "$dir/auto.report" >/dev/null
-	PREFAULT_DISCOVER=1 preloaded "$PROGS/catmap" "$f" "$dir/on.report" >/dev/null
+	# catmap waits until it has seen that many of prefault's threads at
+	# once (a helper; a helper and prefault-disc), so a slow start cannot
+	# hide one; a discovery thread in the auto run would make it 2 there.
+	preloaded "$PROGS/catmap" "$f" "$dir/auto.report" 1 >/dev/null
+	PREFAULT_DISCOVER=1 preloaded "$PROGS/catmap" "$f" "$dir/on.report" 2 >/dev/null
 	cat "$dir/auto.report" "$dir/on.report"
 	auto="$(sed -n 's/^prefault_threads=//p' "$dir/auto.report")"
 	on="$(sed -n 's/^prefault_threads=//p' "$dir/on.report")"
