@@ -16,9 +16,17 @@
  *        space, so an idle process costs nothing more than the wakeup;
  *     3. if it ran, change test: VmSize from /proc/thread-self/statm (open,
  *        read, close: prefault holds no descriptor between uses);
- *     4. scan maps when VmSize changed, or when the program ran and the
- *        backstop is due (every second, or 500 times the last scan's cost if
- *        more: munmap + mmap of the same size leaves VmSize unchanged).
+ *     4. scan maps when VmSize changed (but for growth that perf records
+ *        explained), or when the program ran and the backstop is due (every
+ *        second, or 500 times the last scan's cost if more: munmap + mmap of
+ *        the same size leaves VmSize unchanged).
+ *
+ *   With mapwatch.c's records, the sleep of step 1 ends at each record of a
+ *   file mapping; where the kernel has PROCMAP_QUERY (procmap.c) the
+ *   record's range alone is looked up and admitted by the same consider()
+ *   as a scan's lines, and what the table held there from before the
+ *   record's time is forgotten (pf_table_clear_stale).  Without it, a record
+ *   asks for a scan.
  *
  *   A scan snapshots the table (entry ranges, sources, identities), then
  *   reads maps in chunks into a static buffer (no malloc, any size; a line
@@ -41,9 +49,9 @@
  *   to the idle period, which the thread paces from its own CPU time,
  *   every half second, towards IDLE_SHARE
  *   (0.12% of a core), within [PERIOD_IDLE_MIN, PERIOD_IDLE_MAX].  Scans
- *   triggered by changes are spaced by at least BUSY_FACTOR times their own
- *   cost, so a program that maps and unmaps all the time costs at most ~5%
- *   of a core here.  The price: the first mapping after a long idle spell
+ *   spend CPU from a bucket filled at SCAN_SHARE of a core (bucket_allows),
+ *   so a program that maps and unmaps all the time costs at most ~5% of a
+ *   core, and a single change is scanned at once.  The price: the first mapping after a long idle spell
  *   waits for the next idle poll (half the idle period, median).  With
  *   mapwatch.c's records, new mappings need no poll: polling is left only
  *   to notice munmaps (which make no record), so the period grows six
@@ -53,7 +61,8 @@
  *
  * Lock rules
  *   Only the discovery thread touches the scan state below (buffer, snapshot,
- *   rejected set, pacing).  table_lock is taken through pf_table_lock() only
+ *   rejected set, pacing, bucket); query_ok is set by the hook that starts
+ *   it, before pthread_create.  table_lock is taken through pf_table_lock() only
  *   to copy the snapshot and to re-check an entry before forgetting it; no
  *   system call is made while it is held.  disc_state is the only state
  *   shared with the hooks.
@@ -747,29 +756,20 @@ static int is_program(int fd, const struct pf_vma *v)
 {
 	if (v->x)
 		return 1;
-	struct pf_vma n;
-	uintptr_t at = v->start;
-	for (int k = 0; k < GROUP_MAX && at > 0; k++) {
-		int err = pf_procmap_query(fd, at - 1, false, &n);
-		if (err == ENOENT || (!err && (!same_file(&n, v->ino, v->maj, v->min) ||
-					       n.end != at)))
-			break;
-		if (err)
-			return -1;
-		if (n.x)
-			return 1;
-		at = n.start;
-	}
-	at = v->end;
-	for (int k = 0; k < GROUP_MAX; k++) {
-		int err = pf_procmap_query(fd, at, false, &n);
-		if (err == ENOENT || (!err && !same_file(&n, v->ino, v->maj, v->min)))
-			break;
-		if (err)
-			return -1;
-		if (n.x)
-			return 1;
-		at = n.end;
+	for (int up = 0; up < 2; up++) {
+		uintptr_t at = up ? v->end : v->start;
+		for (int k = 0; k < GROUP_MAX && (up || at > 0); k++) {
+			struct pf_vma n;
+			int err = pf_procmap_query(fd, up ? at : at - 1, false, &n);
+			if (err == ENOENT || (!err && (!same_file(&n, v->ino, v->maj, v->min) ||
+						       (up ? n.start : n.end) != at)))
+				break;
+			if (err)
+				return -1;
+			if (n.x)
+				return 1;
+			at = up ? n.end : n.start;
+		}
 	}
 	return 0;
 }

@@ -8,11 +8,14 @@
  *   of a per-task event that is inherited on every CPU), opened on the calling
  *   thread with inherit + inherit_thread: every thread it creates from then
  *   on, and theirs, is watched, fork children and exec'd images are not
- *   (inherit_thread, remove_on_exec).  That covers the whole program only if
- *   the calling thread was its only one: pf_mapwatch_open() is called by the
+ *   (inherit_thread, remove_on_exec).  pf_mapwatch_open() is called by the
  *   first hook call of a process glibc still calls single-threaded (in a cgo
  *   Go program, the runtime's first heap mmap in schedinit, before any other
- *   thread exists); elsewhere discovery keeps polling.
+ *   thread exists), and covers the whole program.  In a process that already
+ *   had threads (a c-shared Go library started the runtime in its
+ *   constructor), pf_mapwatch_open_threads() opens the same events for each
+ *   thread of /proc/self/task, one by one, until a listing finds none it has
+ *   not seen; past MAX_THREADS or MAX_RINGS discovery keeps polling.
  *
  *   Each event's ring (one data page) is mapped with the raw system call, the
  *   event is told to signal MAPWATCH_SIGNAL with every record
@@ -31,9 +34,10 @@
  *   wake the thread.
  *
  * Lock rules
- *   pf_mapwatch_open() runs in a hook, before the discovery thread uses the
- *   rings (it publishes them with a release store of `active`); afterwards
- *   only the discovery thread touches them.  No lock.
+ *   pf_mapwatch_open() runs in a hook, pf_mapwatch_open_threads() on the
+ *   discovery thread, before that thread uses the rings (both publish them
+ *   with a release store of `active`); afterwards only the discovery thread
+ *   touches them.  No lock.
  */
 #include "mapwatch.h"
 #include "real.h"
