@@ -205,7 +205,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 			pf_table_lock();
 			m = pf_table_find_locked(f->start, f->id);
 			if (m)
-				pf_engine_uncharge_locked(m, over);
+				pf_engine_uncharge_locked(m, over, true);
 			pf_table_unlock();
 			f->held -= over < f->held ? over : f->held;
 			pages = read;

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "options.h"
 #include "procfs.h"
+#include "progwait.h"
 #include "stats.h"
 
 #include <inttypes.h>
@@ -407,6 +408,8 @@ static void waited(dev_t dev, int64_t ns)
 
 size_t pf_iolimit_step(dev_t dev, size_t step)
 {
+	if (step > PF_PROGWAIT_STEP && pf_progwait_waiting())
+		return PF_PROGWAIT_STEP;
 	if (!pf_opt.pace || step <= PACED_STEP)
 		return step;
 	int64_t now = pf_now_ns();

@@ -14,9 +14,9 @@
  * PREFAULT_PACE=0), else when the read's turn at the paced rate has come. */
 void pf_iolimit_willneed(dev_t dev, uintptr_t addr, size_t len, size_t fresh);
 
-/* The step a helper should read in: `step`, or less while its reads of
- * dev are paced, so that a fault of the program's waits behind one small
- * read on the disk at most. */
+/* The step a helper should read in: `step`, or less while the program
+ * waits on the disk (progwait.h) or prefault's reads of dev are paced, so
+ * that a fault of the program's waits behind one small read at most. */
 size_t pf_iolimit_step(dev_t dev, size_t step);
 
 /* MADV_POPULATE_READ on [addr, addr+len) of a file on dev (0 or an errno

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PF_QUEUE_TARGET_MS 10
+#define PF_QUEUE_TARGET_MS 2
 #define PF_RATE_PERIOD_MS 50
 
 struct pf_window {

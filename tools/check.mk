@@ -16,7 +16,7 @@
 PREFAULT_CHECK      := $(BUILD)/prefault-check
 CHECK_OBJ           := $(BUILD)/check/check.o
 CHECK_SHIM          := $(addprefix $(BUILD)/shim/,gonote.o procmap.o mapwatch.o advise.o iolimit.o \
-                       options.o budget.o pressure.o log.o real.o procfs.o pagemap.o stats.o \
+                       options.o budget.o pressure.o progwait.o log.o real.o procfs.o pagemap.o stats.o \
                        procstat.o engine.o table.o alloc.o helpers.o threads.o window.o follow.o \
                        front.o attrib.o)
 CHECK_CFLAGS         = $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)

@@ -16,7 +16,7 @@
 COMPANION       := $(BUILD)/prefault-companion
 COMPANION_SRC   := $(wildcard tools/companion/*.c)
 COMPANION_OBJ   := $(COMPANION_SRC:tools/companion/%.c=$(BUILD)/companion/%.o)
-COMPANION_SHIM  := $(addprefix $(BUILD)/shim/,table.o engine.o window.o procfs.o pagemap.o follow.o front.o pressure.o advise.o alloc.o budget.o \
+COMPANION_SHIM  := $(addprefix $(BUILD)/shim/,table.o engine.o window.o procfs.o pagemap.o follow.o front.o pressure.o progwait.o advise.o alloc.o budget.o \
                    options.o log.o stats.o helpers.o threads.o iolimit.o real.o)
 COMPANION_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 COMPANION_BENCH_ARGS ?=
