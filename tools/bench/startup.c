@@ -16,8 +16,9 @@
  *
  *   bench-startup [--files 4] [--file-size 256M] [--first 4M] [--pause 300]
  *                 [--reads 2000] [--sample-ms 5] [--seed N] [--dir DIR]
- *                 [--headers SIZE] [--hold MS] [--prepare]
+ *                 [--headers SIZE] [--hold MS] [--label NAME] [--prepare]
  *
+ * --label NAME: print workload=NAME (default startup), to tell runs apart.
  * --hold MS: stay (mapped, sampling) that long after the reads, so that a
  * test can look at prefault's records and the page cache before exit.
  */
@@ -92,7 +93,7 @@ int main(int argc, char **argv)
 	uint64_t file_size = 256ull << 20, first = 4ull << 20, headers = 0, total = 0, state, touched = 0;
 	unsigned long hold_ms = 0;
 	long cached = 0, pagesize = sysconf(_SC_PAGESIZE);
-	const char *v;
+	const char *v, *label = "startup";
 
 	if ((v = take_opt(&argc, argv, "--files")))
 		nfiles = (int)bench_parse_ulong("--files", v);
@@ -102,6 +103,8 @@ int main(int argc, char **argv)
 		file_size = bench_parse_size("--file-size", v);
 	if ((v = take_opt(&argc, argv, "--first")))
 		first = bench_parse_size("--first", v);
+	if ((v = take_opt(&argc, argv, "--label")))
+		label = v;
 	if ((v = take_opt(&argc, argv, "--headers")))
 		headers = bench_parse_size("--headers", v);
 	if ((v = take_opt(&argc, argv, "--sample-ms")))
@@ -114,7 +117,7 @@ int main(int argc, char **argv)
 		bench_die("--file-size at least 1M, --first and --headers at most half of it, --sample-ms at least 1");
 	bench_parse_args(&opts, argc, argv,
 			 "[--files 4] [--file-size 256M] [--first 4M] [--pause MS] [--reads N] "
-			 "[--headers SIZE] [--sample-ms 5] [--hold MS] [--seed N] [--dir DIR] [--prepare]");
+			 "[--headers SIZE] [--sample-ms 5] [--hold MS] [--label NAME] [--seed N] [--dir DIR] [--prepare]");
 	snprintf(dir, sizeof(dir), "%s/startup", opts.dir);
 	opts.dir = dir;
 
@@ -175,9 +178,9 @@ int main(int argc, char **argv)
 	__atomic_store_n(&stop_sampling, 1, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 
-	printf("workload=startup files=%d size=%llu first=%llu reads=%lu pause_ms=%u cached_at_start=%ld"
+	printf("workload=%s files=%d size=%llu first=%llu reads=%lu pause_ms=%u cached_at_start=%ld"
 	       " headers=%llu first_ms=%.3f resident_max=%llu resident_end=%llu touched=%llu sum=%u setup_ms=0",
-	       nfiles, (unsigned long long)total, (unsigned long long)first, opts.reads, opts.pause_ms,
+	       label, nfiles, (unsigned long long)total, (unsigned long long)first, opts.reads, opts.pause_ms,
 	       cached, (unsigned long long)headers, first_ms, (unsigned long long)resident_max, (unsigned long long)resident_now(),
 	       (unsigned long long)touched, sum & 1);
 	bench_report_reads(&before, &after, &lat);
