@@ -47,7 +47,6 @@
 #include "iolimit.h"
 #include "options.h"
 #include "pressure.h"
-#include "progwait.h"
 #include "stats.h"
 #include "table.h"
 #include "window.h"
@@ -448,7 +447,8 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	struct pf_window *w = &helper_window;
-	pf_window_start(w, pf_readahead_step(j->dev), (size_t)(pf_opt.window / pf_opt.threads), page);
+	pf_window_start(w, pf_readahead_step(j->dev), (size_t)(pf_opt.window / pf_opt.threads), page,
+			pf_iolimit_queue_ms(j->dev));
 	j->rb = major(j->dev) ? pf_thread_read_bytes() : -1;
 	bool budget_hit = false;
 
@@ -456,7 +456,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 		if (slice_end > j->len)
 			slice_end = j->len;
 		/* While the program waits on the disk, one read at a time. */
-		bool stand_back = pf_progwait_waiting();
+		bool stand_back = pf_iolimit_stand_back(j->dev);
 		while (!budget_hit && j->ahead < slice_end &&
 		       (stand_back ? j->ahead == j->done : pf_window_room(w, j->ahead, j->done))) {
 			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page));
