@@ -119,7 +119,7 @@ __attribute__((constructor)) static void pf_init(void)
 		pf_attrib_init(); /* one thread yet: its event follows every later one */
 	}
 	pf_hooks_set_ready();
-	pf_stats_write_start();
+	pf_stats_write_start(0);
 	const char *why = pf_inactive_reason();
 	if (why) {
 		pf_note("inert: %s", why);
