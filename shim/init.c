@@ -126,8 +126,11 @@ __attribute__((constructor)) static void pf_init(void)
 	} else {
 		const char *dwhy;
 		bool disc = pf_discover_wanted(&dwhy);
-		pf_note("active: budget %llu MiB, discovery %s (%s)",
-			(unsigned long long)(pf_engine_budget() >> 20), disc ? "on" : "off", dwhy);
+		pf_note("active: budget %llu MiB, discovery %s (%s)%s",
+			(unsigned long long)(pf_engine_budget() >> 20), disc ? "on" : "off", dwhy,
+			pf_opt.prefetch ? "" :
+			pf_stats_enabled() ? ", measuring only (PREFAULT_PREFETCH=0)" :
+			", measuring only (PREFAULT_PREFETCH=0) but no PREFAULT_STATS: nothing to do");
 	}
 }
 
