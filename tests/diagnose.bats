@@ -17,13 +17,14 @@ GO_PROGS="$BUILD_DIR/tests/go"
 
 setup_file() {
 	prefault_setup_file
-	make -s -C "$ROOT" BUILD="$BUILD" test-go "$BUILD/prefault-stat" "$BUILD/prefault-options" >&2
+	make -s -C "$ROOT" BUILD="$BUILD" test-go "$BUILD/prefault-stat" "$BUILD/prefault-options" \
+		"$BUILD/prefault-companion" >&2
 }
 
 setup() {
 	prefault_setup
 	for p in "$PROGS/diag_cold" "$PROGS/catmap" "$GO_PROGS/sysmmap" "$BUILD_DIR/prefault-stat" \
-		"$BUILD_DIR/prefault-options"; do
+		"$BUILD_DIR/prefault-options" "$BUILD_DIR/prefault-companion"; do
 		[ -x "$p" ] || fail "$p is missing: run make test"
 	done
 }
@@ -158,6 +159,22 @@ EOF
 	PREFAULT_STATS="$stats" run --separate-stderr preloaded /bin/true "$a250" "$a250" "$a250" "$a250" "$a250"
 	[ "$(stats_eval "$stats" '[([len(a) for a in r["argv"]], r["argv_cut"]) for r in R if r["ev"] == "start"]')" = \
 		"[([9, 250, 250, 250, 250, 15], True)]" ]
+	# The companion's record names its target, not itself (the target
+	# waits until it is written: a process that has exited has no name).
+	rm -f "$stats"
+	local go_on="$BATS_TEST_TMPDIR/go-on" pid i
+	PREFAULT_STATS="$stats" "$BUILD_DIR/prefault-companion" -- \
+		sh -c 'until [ -e "$1" ]; do sleep 0.01; done' $'x\xffy' "$go_on" &
+	pid=$!
+	for ((i = 0; i < 6000; i++)); do
+		grep -q '"ev":"start"' "$stats" 2>/dev/null && break
+		sleep 0.01
+	done
+	touch "$go_on"
+	wait "$pid"
+	names_ok "$stats"
+	[ "$(stats_eval "$stats" '[(r["exe"], r["argv"][3] == "x\ufffdy", r["argv_hex"][3]) for r in R if r["ev"] == "start"]')" = \
+		"[('$(readlink -f /bin/sh)', True, '78ff79')]" ]
 }
 
 @test "a file name that is not UTF-8 (or holds controls, quotes): every line valid JSON, the name had back from path_hex" {
