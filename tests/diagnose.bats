@@ -116,6 +116,11 @@ EOF
 	[ "$status" -eq 0 ]
 	[ "$stderr" = "prefault: PREFAULT_PREFETCH='yes' is not valid: expected 0 or 1; using the default '1'" ]
 	[ "$(stats_eval "$stats" '[r["prefetch"] for r in R if r["ev"] == "start"]')" = "[True]" ]
+	[ "$(stats_eval "$stats" '[r["msg"] for r in R if r["ev"] == "warning"]')" = \
+		"[\"PREFAULT_PREFETCH='yes' is not valid: expected 0 or 1; using the default '1'\"]" ]
+	PREFAULT_PREFETCH=yes PREFAULT_LOG="$BATS_TEST_TMPDIR/log" run --separate-stderr preloaded /bin/true
+	[ "$stderr" = "prefault: PREFAULT_PREFETCH='yes' is not valid: expected 0 or 1; using the default '1'" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/log")" = "$stderr" ]
 	[ "$("$BUILD_DIR/prefault-options" PREFAULT_PREFETCH 0 PREFAULT_PREFETCH 1 | tr '\0' ' ')" = "=0 =1 " ]
 	[ "$("$BUILD_DIR/prefault-options" PREFAULT_PREFETCH 2 | tr '\0' ' ')" = "!expected 0 or 1 " ]
 	run "$BUILD_DIR/prefault-options" PREFAULT_PREFETCH 2
