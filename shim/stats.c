@@ -24,8 +24,10 @@
  * Lock rules: ring_lock guards the ring, the bucket and the drop count, is
  * held only to copy records, and is taken after table_lock when a caller
  * holds both.  proc_lock guards the big line buffer of proc records and is
- * taken first (before attrib_lock, table_lock, ring_lock).  The cadence
- * clocks and the byte count are atomics.
+ * taken first (before attrib_lock, table_lock, ring_lock).  event_lock
+ * guards the line buffers of the other records while one is formatted and
+ * written; nothing is taken under it.  The cadence clocks and the byte
+ * count are atomics.
  */
 #include "stats.h"
 #include "stdio_locks.h"
@@ -68,6 +70,7 @@ extern void pf_attrib_drain(void) __attribute__((weak));
 
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t event_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pf_event ring[RING_SIZE];
 static unsigned ring_head, ring_len;
 static uint64_t dropped;
@@ -359,8 +362,11 @@ static const char *source_name(enum pf_source s)
 
 static void write_event(const struct pf_event *e)
 {
-	char line[6144], path[JSON_MAX(PF_PATH_MAX) + HEX_MAX(PF_PATH_MAX) + 24];
+	/* Static, not on the stack: 10 KiB would be much for a destructor on a
+	 * thread with a small stack. */
+	static char line[6144], path[JSON_MAX(PF_PATH_MAX) + HEX_MAX(PF_PATH_MAX) + 24];
 	size_t n;
+	pthread_mutex_lock(&event_lock);
 	json_name_field(path, sizeof path, "path", e->path, strnlen(e->path, sizeof e->path));
 	switch (e->type) {
 	case PF_EV_MAP:
@@ -395,6 +401,7 @@ static void write_event(const struct pf_event *e)
 		break;
 	}
 	emit(line, n < sizeof line ? n : sizeof line - 1, sizeof line);
+	pthread_mutex_unlock(&event_lock);
 }
 
 void pf_stats_flush(void)
@@ -686,6 +693,7 @@ void pf_stats_after_fork_child(void)
 {
 	pthread_mutex_init(&ring_lock, NULL);
 	pthread_mutex_init(&proc_lock, NULL);
+	pthread_mutex_init(&event_lock, NULL);
 	written = 0;
 	last_progress_ns = last_proc_ns = 0;
 	ring_head = ring_len = 0;
