@@ -13,7 +13,7 @@ TEST_PROGS  := $(patsubst tests/progs/%.c,$(BUILD)/tests/%,$(wildcard tests/prog
 
 $(BUILD)/tests/%: tests/progs/%.c tests/progs/testlib.h tests/tests.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $<
 
 .PHONY: test-progs
 test-progs: $(TEST_PROGS)
