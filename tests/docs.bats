@@ -195,3 +195,22 @@ EOF
         [[ $output == *NAME* && $output == *"SEE ALSO"* ]]
     done
 }
+
+@test "one version: prefault --version, the man pages, debian/changelog and the library's start record" {
+    make -s -C "$ROOT" BUILD="${BUILD:-build}" all >&2
+    local lib want page
+    case ${BUILD:-build} in
+        /*) lib="$BUILD/libprefault.so" ;;
+        *) lib="$ROOT/${BUILD:-build}/libprefault.so" ;;
+    esac
+    want="$("$ROOT/tools/prefault" --version)"
+    want="${want#prefault }"
+    [[ $want =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "prefault --version: '$want'"
+    for page in "$ROOT"/man/*.[1-8]; do
+        grep -q "^\.TH .* \"prefault $want\" " "$page" || fail "$page: .TH does not say prefault $want"
+    done
+    [ "$(sed -n '1s/^prefault (\([^)]*\)).*/\1/p' "$ROOT/debian/changelog")" = "$want" ] ||
+        fail "debian/changelog's first entry is not $want"
+    run --separate-stderr env PREFAULT_STATS=stderr LD_PRELOAD="$lib" /bin/true
+    [[ $stderr == *'"ev":"start"'*"\"version\":\"$want\""* ]] || fail "start record: $stderr"
+}
