@@ -78,7 +78,7 @@ install: $(LIB)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
-	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|' \
+	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|' -e 's|@SONAME@|$(SONAME)|' \
 	    tools/prefault > $(DESTDIR)$(BINDIR)/prefault
 	chmod 0755 $(DESTDIR)$(BINDIR)/prefault
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1

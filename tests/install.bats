@@ -88,7 +88,7 @@ EOF
 	readelf -S "$lib" | grep -q ' \.symtab '
 	readelf -S "$dest/usr/lib/prefault/prefault-companion" | grep -q ' \.symtab '
 	# The wrapper knows where the rest went, without DESTDIR.
-	grep -qx "readonly libdir=\"/usr/lib/$MULTIARCH\" libexecdir=\"/usr/lib/prefault\"" "$dest/usr/bin/prefault"
+	grep -qx "readonly libdir=\"/usr/lib/$MULTIARCH\" libexecdir=\"/usr/lib/prefault\" soname=\"libprefault.so.0\"" "$dest/usr/bin/prefault"
 	[ -x "$dest/usr/bin/prefault" ]
 	[ "$(stat -c %a "$lib")" = 644 ]
 	# Every installed page renders without a warning.

@@ -463,7 +463,7 @@ refused() {
     [ -f "$dest/usr/lib/libprefault.so.0" ]
     [ -x "$dest/usr/libexec/prefault/prefault-companion" ]
     cmp "$LIB" "$dest/usr/lib/libprefault.so.0"
-    grep -qx 'readonly libdir="/usr/lib" libexecdir="/usr/libexec/prefault"' "$dest/usr/bin/prefault"
+    grep -qx 'readonly libdir="/usr/lib" libexecdir="/usr/libexec/prefault" soname="libprefault.so.0"' "$dest/usr/bin/prefault"
     [ "$(grep -c '@LIBDIR@' "$dest/usr/bin/prefault")" -eq 0 ]
     # Staged under DESTDIR, it looks where it will be installed, not in a checkout.
     run -127 --separate-stderr "$dest/usr/bin/prefault" -- touch "$MARKER"
