@@ -7,8 +7,10 @@
 # the installed library and helpers and the library is active in it (its
 # statistics and its helper thread, not an exit status).
 #
-# Installs into $BATS_TEST_TMPDIR only: with DESTDIR for the layout, with a
-# scratch PREFIX (no DESTDIR) where the installed programs are run.
+# Installs into $BATS_TEST_TMPDIR only: with DESTDIR and PREFIX=/usr, run
+# from there with the staged /usr laid over the real one in a mount namespace
+# of the test's own (root: unshare, overlayfs); and with a scratch PREFIX, no
+# DESTDIR.
 
 # shellcheck disable=SC2154
 load test_helper
@@ -60,7 +62,7 @@ install_to() {
 	((compiles >= 50 && links >= 30))
 }
 
-@test "make install puts each file where its variable says, under DESTDIR, unstripped; uninstall removes them" {
+@test "make install puts each file where its variable says, under DESTDIR, unstripped, and it runs from there; uninstall removes them" {
 	local dest="$BATS_TEST_TMPDIR/root" lib
 	install_to "$dest" PREFIX=/usr LIBDIR="/usr/lib/$MULTIARCH" LIBEXECDIR=/usr/lib/prefault \
 		MANDIR=/usr/share/man BASHCOMPDIR=/usr/share/bash-completion/completions
@@ -97,6 +99,25 @@ EOF
 		run --separate-stderr groff -ww -z -man "$page"
 		[ "$status" -eq 0 ] && [ -z "$stderr" ] || { echo "$page: $stderr"; false; }
 	done
+
+	# Staged, the wrapper looks where the files will be: in a mount namespace
+	# of its own, $dest/usr over /usr puts them there, and the staged
+	# prefault runs a program with the staged library active in it.
+	local f
+	f="$(big_file install-4m 4M)"
+	run --separate-stderr unshare --mount --propagation private bash -c '
+		mount -t overlay overlay -o "lowerdir=$1/usr:/usr" /usr || exit 99
+		PREFAULT_STATS="$2/staged.jsonl" /usr/bin/prefault -- "$3" "$4" "$2/staged.report" 1 >/dev/null || exit
+		/usr/bin/prefault --check "$3" || exit
+		man -w prefault' _ "$dest" "$BATS_TEST_TMPDIR" "$PROGS/catmap" "$f"
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ $output == *"/usr/lib/$MULTIARCH/libprefault.so.0"* ]] || { show; false; }
+	[[ $output == *"/usr/lib/prefault/prefault-companion"* ]] || { show; false; }
+	[[ $output == *"/usr/share/man/man1/prefault.1"* ]] || { show; false; }
+	[ "$(sed -n 's/^prefault_threads=//p' "$BATS_TEST_TMPDIR/staged.report")" -ge 1 ]
+	[ "$(stats_eval "$BATS_TEST_TMPDIR/staged.jsonl" "[r['active'] for r in R if r['ev'] == 'start']")" = "[True]" ]
+	[ "$(stats_eval "$BATS_TEST_TMPDIR/staged.jsonl" "[r['len'] for r in R if r['ev'] == 'map' and r['path'] == '$f']")" = "[$((4 * MiB))]" ]
+	[ ! -e /usr/lib/prefault ] # and nothing of it outside the namespace
 
 	make -s -C "$ROOT" BUILD="$BUILD" uninstall DESTDIR="$dest" PREFIX=/usr LIBDIR="/usr/lib/$MULTIARCH" \
 		LIBEXECDIR=/usr/lib/prefault MANDIR=/usr/share/man BASHCOMPDIR=/usr/share/bash-completion/completions
