@@ -19,6 +19,7 @@ DATADIR    ?= $(PREFIX)/share
 MANDIR     ?= $(DATADIR)/man
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 DESTDIR    ?=
+INSTALL    ?= install
 BUILD      ?= build
 CC         ?= cc
 SANITIZE   ?=
@@ -75,15 +76,15 @@ MAN1       := man/prefault.1 man/prefault-report.1 man/prefault-stat.1
 MAN7       := man/libprefault.7
 
 install: $(LIB)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
-	install -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	$(INSTALL) -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|' -e 's|@SONAME@|$(SONAME)|' \
 	    tools/prefault > $(DESTDIR)$(BINDIR)/prefault
 	chmod 0755 $(DESTDIR)$(BINDIR)/prefault
-	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
-	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
-	install -m 0644 tools/prefault.bash-completion $(DESTDIR)$(BASHCOMPDIR)/prefault
+	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+	$(INSTALL) -m 0644 tools/prefault.bash-completion $(DESTDIR)$(BASHCOMPDIR)/prefault
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(BINDIR)/prefault \

@@ -37,8 +37,8 @@ $(PREFAULT_CHECK): $(CHECK_OBJ) $(CHECK_SHIM)
 -include $(CHECK_OBJ:.o=.d)
 
 install-check: $(PREFAULT_CHECK)
-	install -d $(DESTDIR)$(LIBEXECDIR)
-	install -m 0755 $(PREFAULT_CHECK) $(DESTDIR)$(LIBEXECDIR)/prefault-check
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(PREFAULT_CHECK) $(DESTDIR)$(LIBEXECDIR)/prefault-check
 
 uninstall-check:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/prefault-check

@@ -45,8 +45,8 @@ $(COMPANION): $(COMPANION_OBJ) $(COMPANION_SHIM)
 -include $(COMPANION_OBJ:.o=.d)
 
 install-companion: $(COMPANION)
-	install -d $(DESTDIR)$(LIBEXECDIR)
-	install -m 0755 $(COMPANION) $(DESTDIR)$(LIBEXECDIR)/prefault-companion
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(COMPANION) $(DESTDIR)$(LIBEXECDIR)/prefault-companion
 
 uninstall-companion:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/prefault-companion

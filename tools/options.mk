@@ -30,8 +30,8 @@ $(PREFAULT_OPTIONS): $(OPTIONS_OBJ) $(OPTIONS_SHIM)
 -include $(OPTIONS_OBJ:.o=.d)
 
 install-options: $(PREFAULT_OPTIONS)
-	install -d $(DESTDIR)$(LIBEXECDIR)
-	install -m 0755 $(PREFAULT_OPTIONS) $(DESTDIR)$(LIBEXECDIR)/prefault-options
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(PREFAULT_OPTIONS) $(DESTDIR)$(LIBEXECDIR)/prefault-options
 
 uninstall-options:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/prefault-options

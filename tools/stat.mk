@@ -19,9 +19,9 @@ $(PREFAULT_STAT): tools/stat/stat.c tools/stat.mk
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(LDFLAGS) -o $@ tools/stat/stat.c
 
 install-stat: $(PREFAULT_STAT)
-	install -d $(DESTDIR)$(LIBEXECDIR)
-	install -m 0755 $(PREFAULT_STAT) $(DESTDIR)$(LIBEXECDIR)/prefault-stat
-	install -m 0755 tools/prefault-report $(DESTDIR)$(LIBEXECDIR)/prefault-report
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(PREFAULT_STAT) $(DESTDIR)$(LIBEXECDIR)/prefault-stat
+	$(INSTALL) -m 0755 tools/prefault-report $(DESTDIR)$(LIBEXECDIR)/prefault-report
 
 uninstall-stat:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/prefault-stat $(DESTDIR)$(LIBEXECDIR)/prefault-report
