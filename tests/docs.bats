@@ -214,3 +214,22 @@ EOF
     run --separate-stderr env PREFAULT_STATS=stderr LD_PRELOAD="$lib" /bin/true
     [[ $stderr == *'"ev":"start"'*"\"version\":\"$want\""* ]] || fail "start record: $stderr"
 }
+
+@test "prefault(1)'s unit drop-ins pass systemd-analyze verify" {
+    local units="$BATS_TEST_TMPDIR/units" n=0 block
+    mkdir -p "$units/my-server.service.d"
+    printf '[Unit]\nDescription=my-server\n\n[Service]\nExecStart=/bin/true\n' >"$units/my-server.service"
+    # Each example that starts with [Service], roff undone, with this
+    # checkout's wrapper for the installed one.
+    while IFS= read -r -d '' block; do
+        n=$((n + 1))
+        printf '%s\n' "$block" | sed -e 's/\\-/-/g' -e "s|/usr/bin/prefault|$ROOT/tools/prefault|" \
+            -e 's|/usr/bin/server|/bin/true|' >"$units/my-server.service.d/prefault.conf"
+        cat "$units/my-server.service.d/prefault.conf"
+        run systemd-analyze verify "$units/my-server.service"
+        printf '%s\n' "$output"
+        [ "$status" -eq 0 ]
+        [ -z "$output" ] # no warning either
+    done < <(awk '/^\.EX$/ { ex = 1; b = ""; next } /^\.EE$/ { if (b ~ /^\[Service\]/) printf "%s%c", b, 0; ex = 0; next } ex { b = b $0 "\n" }' "$ROOT/man/prefault.1")
+    [ "$n" -eq 2 ]
+}
