@@ -5,6 +5,11 @@
 #   make test BATS_FLAGS='-f budget'   a subset
 #   PREFAULT_TEST_DIR=/var/tmp make test   where big files go (a real disk,
 #                                      not tmpfs; default: bats' run tmpdir)
+#
+# tests/docs.bats (--help, README and the man pages agree) and
+# tests/install.bats (make install, run from DESTDIR in a mount namespace:
+# root) are part of it; tools/package-check (the Debian packages) is not,
+# .ci/run runs it after.
 
 BATS        ?= bats
 BATS_FLAGS  ?=
