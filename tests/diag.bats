@@ -244,12 +244,12 @@ faults_run() {
 	[ "$stderr" = "prefault stat: $BATS_TEST_TMPDIR/none: No such file or directory" ]
 }
 
-@test "installed: prefault report and prefault stat find their programs beside prefault" {
+@test "installed: prefault report and prefault stat find their programs in LIBEXECDIR" {
 	local prefix="$BATS_TEST_TMPDIR/usr" f
 	f="$(big_file diag-small 1M)"
 	run make -s -C "$ROOT" BUILD="$BUILD" install PREFIX="$prefix"
 	[ "$status" -eq 0 ]
-	[ -x "$prefix/bin/prefault-stat" ] && [ -x "$prefix/bin/prefault-report" ]
+	[ -x "$prefix/libexec/prefault/prefault-stat" ] && [ -x "$prefix/libexec/prefault/prefault-report" ]
 	run --separate-stderr "$prefix/bin/prefault" stat "$f"
 	show
 	[ "$status" -eq 0 ]
@@ -258,5 +258,5 @@ faults_run() {
 	[ "$status" -eq 1 ]
 	run make -s -C "$ROOT" BUILD="$BUILD" uninstall PREFIX="$prefix"
 	[ "$status" -eq 0 ]
-	[ ! -e "$prefix/bin/prefault-stat" ] && [ ! -e "$prefix/bin/prefault-report" ]
+	[ ! -e "$prefix/libexec/prefault/prefault-stat" ] && [ ! -e "$prefix/libexec/prefault/prefault-report" ]
 }

@@ -454,28 +454,28 @@ refused() {
     kill "$sp"
 }
 
-@test "make install substitutes the library directory; make uninstall removes both files" {
+@test "make install substitutes the library directory; make uninstall removes the files" {
     local dest="$BATS_TEST_TMPDIR/root"
     unset PREFAULT_LIBRARY
     run make -s -C "$ROOT" BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr
     [ "$status" -eq 0 ]
     [ -x "$dest/usr/bin/prefault" ]
-    [ -f "$dest/usr/lib/libprefault.so" ]
-    [ -x "$dest/usr/bin/prefault-companion" ]
-    cmp "$LIB" "$dest/usr/lib/libprefault.so"
-    grep -qx 'readonly libdir="/usr/lib"' "$dest/usr/bin/prefault"
+    [ -f "$dest/usr/lib/libprefault.so.0" ]
+    [ -x "$dest/usr/libexec/prefault/prefault-companion" ]
+    cmp "$LIB" "$dest/usr/lib/libprefault.so.0"
+    grep -qx 'readonly libdir="/usr/lib" libexecdir="/usr/libexec/prefault" soname="libprefault.so.0"' "$dest/usr/bin/prefault"
     [ "$(grep -c '@LIBDIR@' "$dest/usr/bin/prefault")" -eq 0 ]
     # Staged under DESTDIR, it looks where it will be installed, not in a checkout.
     run -127 --separate-stderr "$dest/usr/bin/prefault" -- touch "$MARKER"
     [ "$status" -eq 127 ]
-    [ "$stderr" = "prefault: library not found at /usr/lib/libprefault.so; run make" ]
+    [ "$stderr" = "prefault: library not found at /usr/lib/libprefault.so.0; run make" ]
     [ ! -e "$MARKER" ]
 
     run make -s -C "$ROOT" BUILD="$BUILD" uninstall DESTDIR="$dest" PREFIX=/usr
     [ "$status" -eq 0 ]
     [ ! -e "$dest/usr/bin/prefault" ]
-    [ ! -e "$dest/usr/bin/prefault-companion" ]
-    [ ! -e "$dest/usr/lib/libprefault.so" ]
+    [ ! -e "$dest/usr/libexec/prefault/prefault-companion" ]
+    [ ! -e "$dest/usr/lib/libprefault.so.0" ]
 }
 
 @test "an installed prefault preloads the installed library" {
@@ -486,7 +486,7 @@ refused() {
     cd "$BATS_TEST_TMPDIR"
     run --separate-stderr "$prefix/bin/prefault" -- sh -c 'echo $LD_PRELOAD'
     [ "$status" -eq 0 ]
-    [ "$output" = "$prefix/lib/libprefault.so" ]
+    [ "$output" = "$prefix/lib/libprefault.so.0" ]
     [ -z "$stderr" ]
     # and runs a static command under the installed companion
     gcc -static -o "$BATS_TEST_TMPDIR/parent" "$BATS_FILE_TMPDIR/parent.c"
@@ -497,5 +497,5 @@ refused() {
     run make -s -C "$ROOT" BUILD="$BUILD" uninstall PREFIX="$prefix"
     [ "$status" -eq 0 ]
     [ ! -e "$prefix/bin/prefault" ]
-    [ ! -e "$prefix/lib/libprefault.so" ]
+    [ ! -e "$prefix/lib/libprefault.so.0" ]
 }

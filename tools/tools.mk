@@ -9,7 +9,7 @@
 # benchmarks are never built with a sanitizer: they measure time.
 
 TOOLS_OUT     := $(BUILD)/tools
-TOOLS_CFLAGS   = $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE
+TOOLS_CFLAGS   = $(CPPFLAGS) $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE
 TOOLS_COMMON  := tools/bench/common.c tools/bench/common.h
 TOOLS_BENCH   := $(addprefix $(TOOLS_OUT)/bench-,random seq anon direct evict many startup)
 BENCH_ARGS    ?=
