@@ -149,11 +149,12 @@ fds() {
 	[[ $line == "  program: $want, "* ]] || fail "summary: '$line', last record: '$want'"
 	# The mapping's row: path, result, residency and the program's major
 	# faults on it, as the last records have them.
-	read -r -a row < <(grep -F -- "$f " <<<"$stderr")
+	# Cells are two or more spaces apart.
+	IFS=$'\t' read -r -a row < <(grep -F -- "$f " <<<"$stderr" | sed -E 's/^ +//; s/  +/\t/g')
 	[ "${row[0]}" = "$f" ]
-	[ "${row[8]}" = "$(stats_eval "$stats" '[r["result"] for r in R if r["ev"] == "done"][-1]')" ]
-	[ "${row[9]}" = "$(stats_eval "$stats" '"%d%%" % round(100 * R[-1]["mappings"][0]["resident"] / R[-1]["mappings"][0]["pages"])')" ]
-	[ "${row[10]}" = "$(stats_eval "$stats" 'R[-1]["mappings"][0]["majflt"]')" ]
+	[ "${row[5]}" = "$(stats_eval "$stats" '[r["result"] for r in R if r["ev"] == "done"][-1]')" ]
+	[ "${row[6]}" = "$(stats_eval "$stats" '"%d%%" % round(100 * R[-1]["mappings"][0]["resident"] / R[-1]["mappings"][0]["pages"])')" ]
+	[ "${row[7]}" = "$(stats_eval "$stats" 'R[-1]["mappings"][0]["majflt"]')" ]
 	[[ $output != *"prefault report"* ]]
 }
 
