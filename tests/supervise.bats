@@ -255,21 +255,28 @@ except ChildProcessError:
 	kill "$output"
 }
 
-@test "NOTIFY_SOCKET reaches the program unchanged, and READY=1 comes from the wrapper's pid" {
-	local sock="$BATS_TEST_TMPDIR/notify.sock" listener
-	# A notify socket as systemd's: datagrams, the sender's credentials
-	# attached (SO_PASSCRED), one "pid=P READY=1" line per message.
+# notify_listener SOCKET OUT: in the background, a notify socket as systemd's
+# (datagrams, the sender's credentials attached: SO_PASSCRED) that writes
+# "pid=P MESSAGE" to OUT for the first message (at most 60 s); sets listener
+# (its pid) once it is bound.
+notify_listener() {
+	rm -f "$1" "$1.bound"
 	python3 -c 'import socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 s.bind(sys.argv[1])
-open(sys.argv[2], "w").close()
+open(sys.argv[1] + ".bound", "w").close()
 s.settimeout(60)
 msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
 pid = [struct.unpack("3i", d[:12])[0] for l, t, d in anc if t == socket.SCM_CREDENTIALS][0]
-print("pid=%d %s" % (pid, msg.decode()))' "$sock" "$BATS_TEST_TMPDIR/listening" >"$BATS_TEST_TMPDIR/heard" &
+print("pid=%d %s" % (pid, msg.decode()))' "$1" >"$2" &
 	listener=$!
-	became_file "$BATS_TEST_TMPDIR/listening"
+	became_file "$1.bound"
+}
+
+@test "NOTIFY_SOCKET reaches the program unchanged, and READY=1 comes from the wrapper's pid" {
+	local sock="$BATS_TEST_TMPDIR/notify.sock" listener
+	notify_listener "$sock" "$BATS_TEST_TMPDIR/heard"
 	NOTIFY_SOCKET="$sock" watched "$WRAPPER" --stats "$BATS_TEST_TMPDIR/s.%p.jsonl" -- "$BATS_FILE_TMPDIR/notify"
 	show
 	[ "$status" -eq 0 ]
@@ -279,6 +286,62 @@ print("pid=%d %s" % (pid, msg.decode()))' "$sock" "$BATS_TEST_TMPDIR/listening" 
 socket=$sock" ]
 	[ "$(<"$BATS_TEST_TMPDIR/heard")" = "pid=$pid READY=1" ]
 	summary_of "$pid"
+}
+
+# readme_units: README's unit drop-ins (the ```ini blocks of "Services and
+# containers") with this checkout's paths, as $BATS_TEST_TMPDIR/dropin.N.
+readme_units() {
+	awk -v out="$BATS_TEST_TMPDIR/dropin." '
+		/^## / { in_section = ($0 == "## Services and containers") }
+		in_section && /^```ini$/ { n++; body = 1; next }
+		body && /^```$/ { body = 0; next }
+		body { print > (out n) }' "$ROOT/README.md"
+	sed -i -e "s|/usr/local/bin/prefault|$WRAPPER|g" \
+		-e "s|/usr/local/bin/my-server|$BATS_FILE_TMPDIR/notify|g" \
+		-e "s|/usr/local/lib/libprefault.so|$LIB|g" \
+		-e "s|/var/tmp/|$BATS_TEST_TMPDIR/|g" "$BATS_TEST_TMPDIR"/dropin.*
+}
+
+@test "README's unit drop-ins pass systemd-analyze verify and start the service as systemd would" {
+	local n units="$BATS_TEST_TMPDIR/units" sock="$BATS_TEST_TMPDIR/notify.sock" listener line
+	local -a cmd env
+	readme_units
+	[ "$(ls "$BATS_TEST_TMPDIR"/dropin.* | wc -l)" -eq 2 ]
+	mkdir -p "$units/my-server.service.d"
+	printf '[Unit]\nDescription=my-server\n\n[Service]\nExecStart=%s\n' "$BATS_FILE_TMPDIR/notify" \
+		>"$units/my-server.service"
+	for n in 1 2; do
+		cp "$BATS_TEST_TMPDIR/dropin.$n" "$units/my-server.service.d/prefault.conf"
+		cat "$units/my-server.service.d/prefault.conf"
+		run systemd-analyze verify "$units/my-server.service"
+		show
+		[ "$status" -eq 0 ]
+		[ -z "$output" ] # no warning either
+	done
+
+	# The library alone: its variables (%% is systemd's %) make the
+	# program write statistics under its pid.
+	grep -q '^Environment=LD_PRELOAD=' "$BATS_TEST_TMPDIR/dropin.1"
+	read -r -a env <<<"$(sed -n 's/^Environment=//p' "$BATS_TEST_TMPDIR/dropin.1" | tr '\n' ' ' | sed 's/%%/%/g')"
+	notify_listener "$sock" "$BATS_TEST_TMPDIR/heard"
+	NOTIFY_SOCKET="$sock" watched env "${env[@]}" "$BATS_FILE_TMPDIR/notify"
+	wait "$listener"
+	[ "$(<"$BATS_TEST_TMPDIR/heard")" = "pid=$pid READY=1" ]
+	[ -s "$BATS_TEST_TMPDIR/prefault-my-server.$pid.jsonl" ]
+
+	# The wrapper: Type=notify, and the main pid (the one systemd starts)
+	# is the one that says READY=1; the summary follows on stderr.
+	grep -qx 'Type=notify' "$BATS_TEST_TMPDIR/dropin.2"
+	line="$(grep '^ExecStart=.' "$BATS_TEST_TMPDIR/dropin.2")"
+	read -r -a cmd <<<"$(sed 's/%%/%/g' <<<"${line#ExecStart=}")"
+	[[ " ${cmd[*]} " == *" --stats "* ]]
+	notify_listener "$sock" "$BATS_TEST_TMPDIR/heard"
+	NOTIFY_SOCKET="$sock" watched "${cmd[@]}"
+	show
+	[ "$status" -eq 0 ]
+	wait "$listener"
+	[ "$(<"$BATS_TEST_TMPDIR/heard")" = "pid=$pid READY=1" ]
+	[[ $stderr == *"prefault report: $BATS_TEST_TMPDIR/prefault-my-server.$pid.jsonl, pid $pid,"* ]]
 }
 
 # became_file PATH: waits until PATH exists (at most 60 s).
