@@ -74,11 +74,16 @@ struct ready_msg {
 	char what[32];
 };
 
+/* One line on stderr, in one write: "prefault: " FMT (two strings) "\n". */
 static void say(const char *fmt, const char *a, const char *b)
 {
-	dprintf(2, "prefault: ");
-	dprintf(2, fmt, a, b);
-	dprintf(2, "\n");
+	char line[1024] = "prefault: ";
+	size_t n = strlen(line);
+	snprintf(line + n, sizeof line - n - 1, fmt, a, b);
+	n = strlen(line);
+	line[n++] = '\n';
+	ssize_t w = write(2, line, n);
+	(void)w;
 }
 
 /* fd moved to a number above 2 (close-on-exec), so that it can never take
