@@ -12,7 +12,7 @@
 # reads stderr through a pipe to its end (the watcher holds stderr until it has
 # written the summary), never from a file right after the wrapper returns.
 
-# shellcheck disable=SC2016,SC2154
+# shellcheck disable=SC2016,SC2154,SC2030,SC2031
 load test_helper
 
 WRAPPER="$ROOT/tools/prefault"
@@ -178,9 +178,11 @@ fds() {
 	[ "$stderr" = "prefault: $BATS_TEST_TMPDIR/script: No such file or directory" ]
 }
 
-# For while_running: sends $sig to the process group of PID once PID is sleep.
+# For while_running: sends $sig to the process group of PID once PID is sleep
+# and its library has written the start record.
 signal_group() {
 	became "$1" sleep
+	became_file "$BATS_TEST_TMPDIR/s.$1.jsonl" -s
 	kill -"$sig" -- -"$1"
 }
 
@@ -306,7 +308,7 @@ readme_units() {
 	local n units="$BATS_TEST_TMPDIR/units" sock="$BATS_TEST_TMPDIR/notify.sock" listener line
 	local -a cmd env
 	readme_units
-	[ "$(ls "$BATS_TEST_TMPDIR"/dropin.* | wc -l)" -eq 2 ]
+	[ -f "$BATS_TEST_TMPDIR/dropin.2" ] && [ ! -e "$BATS_TEST_TMPDIR/dropin.3" ]
 	mkdir -p "$units/my-server.service.d"
 	printf '[Unit]\nDescription=my-server\n\n[Service]\nExecStart=%s\n' "$BATS_FILE_TMPDIR/notify" \
 		>"$units/my-server.service"
@@ -344,11 +346,12 @@ readme_units() {
 	[[ $stderr == *"prefault report: $BATS_TEST_TMPDIR/prefault-my-server.$pid.jsonl, pid $pid,"* ]]
 }
 
-# became_file PATH: waits until PATH exists (at most 60 s).
+# became_file PATH [TEST]: waits until PATH exists (at most 60 s), or passes
+# test(1)'s TEST (-s: is not empty).
 became_file() {
 	local i
 	for ((i = 0; i < 6000; i++)); do
-		[ -e "$1" ] && return 0
+		[ "${2:--e}" "$1" ] && return 0
 		sleep 0.01
 	done
 	fail "$1 did not appear within 60 s"
