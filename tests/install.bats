@@ -75,6 +75,7 @@ install_to() {
 ./usr/lib/prefault/prefault-options
 ./usr/lib/prefault/prefault-report
 ./usr/lib/prefault/prefault-stat
+./usr/lib/prefault/prefault-supervise
 ./usr/lib/$MULTIARCH/libprefault.so.0
 ./usr/share/bash-completion/completions/prefault
 ./usr/share/man/man1/prefault-report.1
