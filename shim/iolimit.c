@@ -99,6 +99,7 @@ static struct disk disks[MAX_DISKS];
 static unsigned disk_count, disk_next;
 static uint64_t paced_ns; /* total time helpers waited, guarded by pace_lock */
 static uint64_t gave_way_ns; /* time helpers waited for the program's reads, guarded by pace_lock */
+static uint64_t stood_back;  /* looks that found the program waiting, guarded by pace_lock */
 static uint64_t unpaced_steps; /* steps let through unpaced: program hungry or reads stalled */
 static uint64_t sample_majflt;
 static int64_t sample_ns;
@@ -428,8 +429,9 @@ size_t pf_iolimit_json(char *buf, size_t size)
 	}
 	if (n < size)
 		n += (size_t)snprintf(buf + n, size - n,
-				      "],\"io_paced_ms\":%.1f,\"io_gave_way_ms\":%.1f,\"io_unpaced_steps\":%" PRIu64,
-				      (double)paced_ns / 1e6, (double)gave_way_ns / 1e6, unpaced_steps);
+				      "],\"io_paced_ms\":%.1f,\"io_gave_way_ms\":%.1f,\"io_unpaced_steps\":%" PRIu64
+				      ",\"io_stood_back\":%" PRIu64,
+				      (double)paced_ns / 1e6, (double)gave_way_ns / 1e6, unpaced_steps, stood_back);
 	pthread_mutex_unlock(&pace_lock);
 	return n < size ? n : size - 1;
 }
@@ -467,6 +469,8 @@ bool pf_iolimit_stand_back(dev_t dev)
 	pthread_mutex_lock(&pace_lock);
 	struct disk *d = disk_locked(dev, now);
 	bool back = (!d->bps && !d->iops) || paced_locked(d, now);
+	if (back)
+		stood_back++;
 	pthread_mutex_unlock(&pace_lock);
 	return back;
 }

@@ -35,7 +35,8 @@ size_t pf_iolimit_step(dev_t dev, size_t step);
  * and pacing stops for a while. */
 int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len);
 
-/* Appends ,"io_limits":[...],"io_paced_ms":X for the proc record; returns
+/* Appends ,"io_limits":[...],"io_paced_ms":X,"io_gave_way_ms":X,
+ * "io_unpaced_steps":N,"io_stood_back":N for the proc record; returns
  * the length written (at most size-1). */
 size_t pf_iolimit_json(char *buf, size_t size);
 

@@ -22,7 +22,6 @@
 static uint64_t own_majflt;       /* atomic: the helpers' major faults, summed */
 static uint64_t program_seen;     /* atomic: the program's count at the last look */
 static int64_t waiting_until_ns;  /* atomic */
-static uint64_t standbacks;       /* atomic: looks that found the program waiting */
 static int64_t spell_start_ns;    /* atomic: the first fault of the current wait */
 static __thread uint64_t thread_folded; /* this thread's ru_majflt already added */
 
@@ -71,14 +70,6 @@ int64_t pf_progwait_waiting_ns(void)
 	}
 	if (now >= __atomic_load_n(&waiting_until_ns, __ATOMIC_RELAXED))
 		return 0;
-	__atomic_add_fetch(&standbacks, 1, __ATOMIC_RELAXED);
 	int64_t spell = now - __atomic_load_n(&spell_start_ns, __ATOMIC_RELAXED);
 	return spell > 0 ? spell : 1;
-}
-
-void pf_progwait_counts(struct pf_progwait_counts *out)
-{
-	out->own_majflt = __atomic_load_n(&own_majflt, __ATOMIC_RELAXED);
-	out->program_majflt = __atomic_load_n(&program_seen, __ATOMIC_RELAXED);
-	out->standbacks = __atomic_load_n(&standbacks, __ATOMIC_RELAXED);
 }

@@ -27,11 +27,4 @@ int64_t pf_progwait_waiting_ns(void);
  * the caller's own folded in first.  Helpers only. */
 uint64_t pf_progwait_program_majflt(void);
 
-/* Lifetime counts for the proc record: the helpers' major faults, the
- * program's as seen here, and the times a helper stood back. */
-struct pf_progwait_counts {
-	uint64_t own_majflt, program_majflt, standbacks;
-};
-void pf_progwait_counts(struct pf_progwait_counts *out);
-
 #endif
