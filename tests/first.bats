@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # first.bats - the program's own reads first (issue 15): while the program
 # takes major faults, prefault's helpers stand back (one small read in
-# flight), and the helpers' own faults are never taken for the program's.
+# flight), the helpers' reads wait in the disk's queue for the program's
+# (idle I/O class), and the helpers' own faults are never taken for the
+# program's.
 # How long anything waits is the benchmarks' to report (tools/bench/run,
 # tools/gobench/run); here only what prefault decided, from its proc record
 # (io_stood_back: the looks that found the program waiting).
@@ -27,6 +29,8 @@ last_proc() {
 	stats_check "$stats"
 	[ "$(field helper_seen)" -eq 1 ]
 	[ "$(field done_seen)" -eq 1 ]
+	# The helper's reads are in the idle I/O class (IOPRIO_CLASS_IDLE).
+	[ "$(field helper_ioclass)" = 3 ]
 	# The program did wait on the disk while the helper worked ...
 	[ "$(field majflt)" -gt 0 ]
 	# ... and the helper saw it.

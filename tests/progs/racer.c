@@ -6,6 +6,8 @@
  * $PREFAULT_STATS holds the mapping's done record (the same deadline), and
  * prints its own major faults, as key=value lines:
  *   helper_seen=0|1   prefault mapped a page in before the reads began
+ *   helper_ioclass=N  the I/O priority class (ioprio_get) of the threads
+ *                     named prefault-N then, each value once (3: idle)
  *   done_seen=0|1     the done record came before the deadline
  *   majflt=N          this thread's major faults while reading
  *   reads=N
@@ -13,6 +15,35 @@
  * proc record.
  */
 #include "testlib.h"
+
+#include <dirent.h>
+#include <linux/ioprio.h>
+#include <sys/syscall.h>
+
+/* Prints helper_ioclass= with the class of each prefault-N thread. */
+static void print_helper_ioclass(void)
+{
+	char path[300], comm[32], seen[64] = "";
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		if (tl_read_small(path, comm, sizeof comm) < 0 || strncmp(comm, "prefault-", 9) ||
+		    comm[9] < '0' || comm[9] > '9')
+			continue;
+		long prio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, atoi(e->d_name));
+		char one[16];
+		snprintf(one, sizeof one, "%ld,", prio < 0 ? -1 : IOPRIO_PRIO_CLASS(prio));
+		if (!strstr(seen, one) && strlen(seen) + strlen(one) < sizeof seen)
+			strcat(seen, one);
+	}
+	if (d)
+		closedir(d);
+	seen[strlen(seen) ? strlen(seen) - 1 : 0] = '\0';
+	printf("helper_ioclass=%s\n", seen);
+}
 
 int main(int argc, char **argv)
 {
@@ -32,6 +63,7 @@ int main(int argc, char **argv)
 	if (madvise(map, len, MADV_RANDOM) != 0)
 		tl_die("madvise");
 	int helper_seen = tl_wait_present(map, len, 0);
+	print_helper_ioclass();
 	long before = tl_thread_majflt(), reads = 0;
 	unsigned seed = 12345u, sum = 0;
 	double until = tl_now() + TL_DEADLINE_S;
