@@ -205,8 +205,9 @@ small_report() {
 @test "a FIFO and standard input are read like files" {
 	small_report "$BATS_TEST_TMPDIR/small.jsonl"
 	mkfifo "$BATS_TEST_TMPDIR/fifo"
-	cat "$BATS_TEST_TMPDIR/small.jsonl" >"$BATS_TEST_TMPDIR/fifo" &
-	run --separate-stderr "$REPORT" "$BATS_TEST_TMPDIR/fifo"
+	# The writer gives up after 60 s if the report never opens the FIFO.
+	timeout 60 sh -c 'cat "$1" >"$2"' sh "$BATS_TEST_TMPDIR/small.jsonl" "$BATS_TEST_TMPDIR/fifo" &
+	run --separate-stderr timeout 60 "$REPORT" "$BATS_TEST_TMPDIR/fifo"
 	wait
 	show
 	[ "$status" -eq 0 ]
@@ -355,8 +356,14 @@ for i in range(100000):
 	run --separate-stderr "$REPORT" --pid 42 "$BATS_TEST_TMPDIR/run.1.jsonl"
 	one_error 1
 	[ "$stderr" = "prefault-report: $BATS_TEST_TMPDIR/run.1.jsonl: no statistics record for pid 42" ]
-	# A reader that leaves early (| head) gets no complaint.
-	run --separate-stderr bash -c '"$1" "$2" | head -n 1' sh "$REPORT" "$BATS_TEST_TMPDIR/run.1.jsonl"
+	# A reader that leaves early (| head) gets no complaint: 20 000 mappings,
+	# more than a pipe holds.
+	python3 -c '
+import json, sys
+for i in range(20000):
+    sys.stdout.write(json.dumps({"v": 2, "ev": "map", "t": 1.0, "pid": 9, "id": i, "len": 1, "path": "/d/f%d" % i}) + "\n")' \
+		>"$BATS_TEST_TMPDIR/many.jsonl"
+	run --separate-stderr bash -c '"$1" "$2" | head -n 1' sh "$REPORT" "$BATS_TEST_TMPDIR/many.jsonl"
 	show
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
