@@ -368,3 +368,39 @@ for i in range(20000):
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 }
+
+@test "compare's chart: a group per workload, a bar per alternative, plain/hot/limit as marks, the p99 latencies" {
+	local svg="$BATS_TEST_TMPDIR/compare.svg" out="$BATS_TEST_TMPDIR/rows"
+	# The recorded run's table (tools/bench/COMPARE.md), as compare prints it.
+	run --separate-stderr "$ROOT/tools/bench/compare-chart" "$ROOT/tools/bench/COMPARE.md" "$svg"
+	show
+	[ "$status" -eq 0 ]
+	xmllint --noout "$svg"
+	# The first table (the recorded run), its rows as "GROUP ALT P99?".
+	awk '/^workload +alternative/ { on = 1; next } on && /^$/ { exit }
+	     on { if ($0 !~ /^ /) g = ($1 == "server:") ? "server" : "other"
+	          for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^([0-9.]+|-)$/ && $(i + 2) ~ /x$|^-$/) { alt = $i; break }
+	          print g, alt, ($0 ~ /p99 [0-9.]+ ms/) ? "p99" : "-" }' "$ROOT/tools/bench/COMPARE.md" >"$out"
+	cat "$out"
+	# Time panel: every row but the server's (its time is the schedule), the
+	# alternatives as bars, plain/hot/limit as marks.  Latency panel: every
+	# row with a p99, plain and hot as marks.
+	local bars marks
+	bars="$(awk '$2 !~ /^(plain|hot|limit)$/ { n += ($1 != "server") + ($3 == "p99") } END { print n }' "$out")"
+	marks="$(awk '$2 ~ /^(plain|hot|limit)$/ { n += ($1 != "server") + ($3 == "p99") } END { print n }' "$out")"
+	echo "bars $bars, marks $marks"
+	[ "$(awk '$3 == "p99"' "$out" | wc -l)" -ge 8 ]
+	[ "$(svg_count "$svg" '[@class="bar"]')" -eq "$bars" ]
+	[ "$(svg_count "$svg" '[@class="mark"]')" -eq "$marks" ]
+	[ "$(svg_count "$svg" '[@class="bar"][@data-alt="plain" or @data-alt="hot" or @data-alt="limit"]')" -eq 0 ]
+	# The Go ticker's p99, prefault's included (where it lost), is drawn.
+	local go_p99
+	go_p99="$(awk '/^workload +alternative/ { on = 1 } on && /^$/ { exit } on' "$ROOT/tools/bench/COMPARE.md" |
+		grep -m1 -E '^ +prefault .*ticker p99' | grep -oE 'ticker p99 [0-9.]+' | awk '{ print $3 }')"
+	[ -n "$go_p99" ]
+	grep -q ">$go_p99 ms" "$svg"
+	# A file without a table: one line, exit 1.
+	run --separate-stderr "$ROOT/tools/bench/compare-chart" "$ROOT/README.md" "$svg"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "compare-chart: $ROOT/README.md: no compare table in it (a line 'workload  alternative ...')" ]
+}
