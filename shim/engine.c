@@ -7,14 +7,17 @@
  * it, MADV_WILLNEED runs at most a window ahead of MADV_POPULATE_READ, in
  * steps no larger than one WILLNEED call reads; POPULATE_READ waits for the
  * reads in flight, which is what bounds them.  The window adapts to the disk
- * (window.c), within PREFAULT_WINDOW.  A slice ends with nothing
- * in flight.
+ * (window.c), within PREFAULT_WINDOW; while the program itself waits on the
+ * disk (progwait.h) one small step is in flight at most.  A slice ends
+ * with nothing in flight.
  *
- * The budget caps what prefault holds at once.  Bytes are charged before
- * WILLNEED is issued, counting only pages already in memory as budget.c
- * counts them (mincore; for a file the process may not write, the pages it
- * maps, and then the charge is corrected after WILLNEED from the bytes the
- * thread caused to be read).  Each entry carries what it holds
+ * The budget caps what prefault holds at once, and counts all it causes.
+ * Bytes are charged before WILLNEED is issued, counting only pages already
+ * in memory as budget.c counts them (mincore; for a file the process may
+ * not write, the pages it maps); on a block device the charge is then cut
+ * to what the thread read (/proc/thread-self/io), and what a populate step
+ * read (the kernel's readahead behind a page the program's readahead
+ * marked) is charged too (populate_step).  Each entry carries what it holds
  * (pf_mapping.held); `held` is their sum.  It is given back:
  *  - when the range goes: table.c hands every cut (munmap, MAP_FIXED over,
  *    mremap, discovery finding it gone) to pf_engine_cut_locked, which
@@ -97,6 +100,14 @@ bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room
 	return true;
 }
 
+void pf_engine_charge_caused_locked(struct pf_mapping *m, uint64_t bytes)
+{
+	__atomic_store_n(&charged, charged + bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&held, held + bytes, __ATOMIC_RELAXED);
+	m->held += bytes;
+	m->bytes_in += bytes;
+}
+
 /* Takes bytes off the total held (guarding against a drift below 0). */
 static void unhold_locked(uint64_t bytes)
 {
@@ -112,7 +123,7 @@ void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes)
 	__atomic_store_n(&given_back, given_back + bytes, __ATOMIC_RELAXED);
 }
 
-void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes)
+void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes, bool was_resident)
 {
 	if (bytes > m->held)
 		bytes = m->held;
@@ -120,7 +131,8 @@ void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes)
 	unhold_locked(bytes);
 	__atomic_store_n(&charged, charged > bytes ? charged - bytes : 0, __ATOMIC_RELAXED);
 	m->bytes_in -= bytes < m->bytes_in ? bytes : m->bytes_in;
-	m->resident_before += bytes;
+	if (was_resident)
+		m->resident_before += bytes;
 }
 
 /* Bytes of [x0, x1) within [y0, y1). */
@@ -244,6 +256,7 @@ struct job {
 	unsigned errors;
 	int last_err;
 	int64_t t_begin_ns;
+	int64_t rb;                /* the thread's read bytes after its last step; -1: not counted */
 	char path[PF_PATH_MAX];
 };
 
@@ -323,7 +336,31 @@ static void pace(size_t bytes)
 
 enum outcome { GOING, SLICE_END, COMPLETE, BUDGET, UNMAPPED, FAILED };
 
-/* Issues WILLNEED for one step at j->ahead, charging the budget. */
+/* What the helper thread read since its last step (rounded up to pages),
+ * or UINT64_MAX when that cannot be told: a file not on a block device
+ * (pf_thread_read_bytes, budget.h), or /proc unreadable. */
+static uint64_t read_since_last(struct job *j, size_t page)
+{
+	if (j->rb < 0)
+		return UINT64_MAX;
+	int64_t now = pf_thread_read_bytes();
+	if (now < j->rb) {
+		j->rb = -1;
+		return UINT64_MAX;
+	}
+	uint64_t d = (uint64_t)(now - j->rb);
+	j->rb = now;
+	return (d + page - 1) / page * page;
+}
+
+/* Issues WILLNEED for one step at j->ahead, charging the budget.
+ *
+ * The charge is what the count mode says is not in memory; it is cut to
+ * what the thread then read: pages counted high (PF_COUNT_MAPPED: in the
+ * page cache, not mapped here) and pages mincore does not count while
+ * their read is in flight (not uptodate).  Such pages read by the
+ * readahead behind an earlier populate step were charged then
+ * (caused_ahead); the rest were others' (resident before). */
 static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *fresh_out)
 {
 	long res = pf_count_resident(j->count, j->start + j->ahead, n);
@@ -342,23 +379,24 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 		return BUDGET;
 	}
 	m->bytes_in += fresh;
-	m->resident_before += (uint64_t)res * page;
+	uint64_t there = (uint64_t)res * page, own = there < m->caused_ahead ? there : m->caused_ahead;
+	m->caused_ahead -= own;
+	m->resident_before += there - own;
 	m->ahead = j->ahead + n;
 	snapshot(j, m);
 	pf_table_unlock();
-	/* Counted high (only the pages mapped here): what the thread read is
-	 * what was fresh.  Files on block devices only (budget.h). */
-	int64_t rb0 = fresh && j->count == PF_COUNT_MAPPED && major(j->dev) ? pf_thread_read_bytes() : -1;
-	if (fresh)
+	if (fresh) {
 		pf_iolimit_willneed(j->dev, j->start + j->ahead, n, (size_t)fresh);
-	int64_t rb1 = rb0 >= 0 ? pf_thread_read_bytes() : -1;
-	if (rb1 >= rb0 && rb0 >= 0) {
-		uint64_t read = ((uint64_t)(rb1 - rb0) + page - 1) / page * page;
+		uint64_t read = read_since_last(j, page);
 		if (read < fresh) {
 			pf_table_lock();
 			m = pf_table_find_locked(j->start, j->id);
 			if (m) {
-				pf_engine_uncharge_locked(m, fresh - read);
+				uint64_t over = fresh - read;
+				own = over < m->caused_ahead ? over : m->caused_ahead;
+				m->caused_ahead -= own;
+				pf_engine_uncharge_locked(m, over - own, true);
+				pf_engine_uncharge_locked(m, own, false);
 				snapshot(j, m);
 			}
 			pf_table_unlock();
@@ -370,19 +408,29 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 	return GOING;
 }
 
-/* Maps in one step at j->done. */
-static enum outcome populate_step(struct job *j, size_t n)
+/* Maps in one step at j->done.  A page the program's own readahead marked
+ * (PG_readahead) makes the step's fault start the kernel's readahead of the
+ * next read_ahead_kb: prefault's doing, so what the thread read meanwhile
+ * is charged too, even past the budget (it is in memory already; the next
+ * step then finds the budget spent), and remembered (caused_ahead) for
+ * the steps that reach it. */
+static enum outcome populate_step(struct job *j, size_t n, size_t page)
 {
 	int err = 0;
 	if (pf_populate_read_supported())
 		err = pf_iolimit_populate(j->dev, j->start + j->done, n);
 	else
 		pace(n);
+	uint64_t caused = read_since_last(j, page);
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
 	if (!m) {
 		pf_table_unlock();
 		return UNMAPPED;
+	}
+	if (caused && caused != UINT64_MAX) {
+		pf_engine_charge_caused_locked(m, caused);
+		m->caused_ahead += caused;
 	}
 	if (err) {
 		m->errors++;
@@ -399,13 +447,18 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	struct pf_window *w = &helper_window;
-	pf_window_start(w, pf_readahead_step(j->dev), (size_t)(pf_opt.window / pf_opt.threads), page);
+	pf_window_start(w, pf_readahead_step(j->dev), (size_t)(pf_opt.window / pf_opt.threads), page,
+			pf_iolimit_queue_ms(j->dev));
+	j->rb = major(j->dev) ? pf_thread_read_bytes() : -1;
 	bool budget_hit = false;
 
 	for (;;) {
 		if (slice_end > j->len)
 			slice_end = j->len;
-		while (!budget_hit && j->ahead < slice_end && pf_window_room(w, j->ahead, j->done)) {
+		/* While the program waits on the disk, one read at a time. */
+		bool stand_back = pf_iolimit_stand_back(j->dev);
+		while (!budget_hit && j->ahead < slice_end &&
+		       (stand_back ? j->ahead == j->done : pf_window_room(w, j->ahead, j->done))) {
 			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page));
 			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
 			bool fresh = false;
@@ -420,7 +473,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 		if (j->done < j->ahead) {
 			size_t step = pf_window_step(w, page);
 			size_t n = j->ahead - j->done < step ? j->ahead - j->done : step;
-			enum outcome o = populate_step(j, n);
+			enum outcome o = populate_step(j, n, page);
 			pf_window_populated(w, j->done);
 			if (o != GOING)
 				return o;

@@ -50,12 +50,18 @@ uint64_t pf_engine_given_back(void);
 /* With table_lock held: charges fresh bytes to m if the budget (and room,
  * the memory-pressure allowance) allows; false otherwise. */
 bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room);
+/* With table_lock held: bytes prefault caused to be read without asking
+ * (the kernel's readahead behind a populate step) are charged to m and
+ * counted as brought in, whatever the budget says: they are in memory. */
+void pf_engine_charge_caused_locked(struct pf_mapping *m, uint64_t bytes);
 /* With table_lock held: bytes of m leave prefault's account (at most what
  * m holds); they count as given back. */
 void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes);
-/* With table_lock held: a charge of m's counted high (PF_COUNT_MAPPED in
- * budget.h) was not read after all: it was never held nor brought in. */
-void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes);
+/* With table_lock held: a charge of m's was not read after all (counted
+ * high, PF_COUNT_MAPPED in budget.h, or pages whose read was in flight):
+ * it was never held nor brought in; was_resident: the bytes were in memory
+ * before prefault came (else a charge made twice: caused_ahead). */
+void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes, bool was_resident);
 /* With table_lock held, from table.c only: [a, b) of m (still whole) leaves
  * the table, and the part past b, if any, is now `right` (NULL: none, or no
  * memory for it).  Gives that range's share of what m held back and splits

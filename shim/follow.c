@@ -43,9 +43,12 @@
  *    whole mappings hold (pf_engine_remeasure) and, when it did, this
  *    mapping's chunks are measured too: pages the kernel evicted leave the
  *    account.
- *  - Charges count what is in memory as budget.c says for the file; counted
- *    high (PF_COUNT_MAPPED), a chunk's charge is cut to what the thread read
- *    for it.
+ *  - Charges count what is in memory as budget.c says for the file; on a
+ *    block device a chunk's charge is then cut to what the thread read for
+ *    it (counted high, PF_COUNT_MAPPED, or pages whose read was in flight).
+ *    Unlike the engine's, a round's populate steps are not charged for the
+ *    kernel's readahead they start: here that readahead is the program's
+ *    own, run a little early, ahead of its front.
  *
  * Lock rule: the state belongs to the helper that has the entry PF_ACTIVE;
  * table_lock is taken only to charge, credit and check the entry still
@@ -188,7 +191,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 	m->resident_before += (uint64_t)res * page;
 	pf_table_unlock();
 	f->held += fresh;
-	int64_t rb0 = fresh && round_count == PF_COUNT_MAPPED && major(dev) ? pf_thread_read_bytes() : -1;
+	int64_t rb0 = fresh && major(dev) ? pf_thread_read_bytes() : -1;
 	if (fresh) {
 		step = pf_iolimit_step(dev, step);
 		for (size_t o = 0; o < n; o += step) {
@@ -196,7 +199,9 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 			pf_iolimit_willneed(dev, a + o, piece, piece);
 		}
 	}
-	/* Counted high: the chunk holds what the thread read for it. */
+	/* Counted high (PF_COUNT_MAPPED), or pages whose read was in flight
+	 * (mincore counts only uptodate ones): the chunk holds what the thread
+	 * read for it. */
 	int64_t rb1 = rb0 >= 0 ? pf_thread_read_bytes() : -1;
 	if (rb0 >= 0 && rb1 >= rb0) {
 		uint64_t read = ((uint64_t)(rb1 - rb0) + page - 1) / page;
@@ -205,7 +210,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 			pf_table_lock();
 			m = pf_table_find_locked(f->start, f->id);
 			if (m)
-				pf_engine_uncharge_locked(m, over);
+				pf_engine_uncharge_locked(m, over, true);
 			pf_table_unlock();
 			f->held -= over < f->held ? over : f->held;
 			pages = read;

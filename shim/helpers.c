@@ -4,6 +4,13 @@
  * after IDLE_EXIT_NS without work, so a program that later wants to be
  * single-threaded (unshare(CLONE_NEWUSER)) can be.
  *
+ * This is the one place a tracked mapping becomes work: with
+ * PREFAULT_PREFETCH=0 a helper never asks the engine for any (so nothing is
+ * read ahead or mapped in) and only measures instead, while mappings are
+ * tracked: the queued records, the fault samples every MEASURE_NS and a proc
+ * record every PROC_EVERY_NS, as it would between steps.  One helper is
+ * enough for that, whatever PREFAULT_THREADS says.
+ *
  * Lock rule: helpers_lock guards `running`, `wake_gen` and the condition
  * variable; it is held only to start threads and to wait, never across a
  * madvise.  It is taken before table_lock when both are held (fork.c).
@@ -13,6 +20,7 @@
 #include "log.h"
 #include "options.h"
 #include "stats.h"
+#include "table.h"
 #include "threads.h"
 
 #include <errno.h>
@@ -28,6 +36,7 @@
 #define IDLE_EXIT_NS (2ll * 1000000000ll)
 #define PROC_EVERY_NS (1ll * 1000000000ll)
 #define HELPER_STACK (256u * 1024u)
+#define MEASURE_NS (250ll * 1000000ll)
 
 static pthread_mutex_t helpers_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t helpers_cond;
@@ -84,6 +93,18 @@ bool pf_helper_tid_known(int tid)
 	return false;
 }
 
+/* PREFAULT_PREFETCH=0: a helper's turn without work.  True while mappings
+ * are tracked (the helper stays to measure them), false when none is. */
+static bool measure_once(void)
+{
+	if (!pf_table_count() || !pf_stats_enabled())
+		return false;
+	struct timespec ts = { 0, MEASURE_NS };
+	nanosleep(&ts, NULL);
+	pf_stats_keep_up();
+	return true;
+}
+
 static void *helper_main(void *arg)
 {
 	char name[16];
@@ -94,7 +115,7 @@ static void *helper_main(void *arg)
 	int64_t last_proc = 0, last_work = pf_now_ns();
 	uint64_t seen_gen = 0;
 	for (;;) {
-		bool did = pf_engine_work_once();
+		bool did = pf_opt.prefetch ? pf_engine_work_once() : measure_once();
 		pf_stats_flush();
 		int64_t now = pf_now_ns();
 		if (did)
@@ -141,13 +162,14 @@ static int start_helper_locked(void)
 
 void pf_engine_wake(void)
 {
-	if (!pf_opt.enabled)
-		return;
+	if (!pf_opt.enabled || (!pf_opt.prefetch && !pf_stats_enabled()))
+		return; /* nothing to bring in, nothing to measure */
 	int saved = errno, failed = 0;
 	pthread_once(&once_cond, init_cond);
 	pthread_mutex_lock(&helpers_lock);
 	wake_gen++;
-	while (running < pf_opt.threads && !failed)
+	unsigned want = pf_opt.prefetch ? pf_opt.threads : 1;
+	while (running < want && !failed)
 		failed = start_helper_locked();
 	pthread_cond_broadcast(&helpers_cond);
 	pthread_mutex_unlock(&helpers_lock);

@@ -119,15 +119,18 @@ __attribute__((constructor)) static void pf_init(void)
 		pf_attrib_init(); /* one thread yet: its event follows every later one */
 	}
 	pf_hooks_set_ready();
-	pf_stats_write_start();
+	pf_stats_write_start(0);
 	const char *why = pf_inactive_reason();
 	if (why) {
 		pf_note("inert: %s", why);
 	} else {
 		const char *dwhy;
 		bool disc = pf_discover_wanted(&dwhy);
-		pf_note("active: budget %llu MiB, discovery %s (%s)",
-			(unsigned long long)(pf_engine_budget() >> 20), disc ? "on" : "off", dwhy);
+		pf_note("active: budget %llu MiB, discovery %s (%s)%s",
+			(unsigned long long)(pf_engine_budget() >> 20), disc ? "on" : "off", dwhy,
+			pf_opt.prefetch ? "" :
+			pf_stats_enabled() ? ", measuring only (PREFAULT_PREFETCH=0)" :
+			", measuring only (PREFAULT_PREFETCH=0) but no PREFAULT_STATS: nothing to do");
 	}
 }
 

@@ -5,6 +5,7 @@
 #ifndef PF_IOLIMIT_H
 #define PF_IOLIMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -14,9 +15,19 @@
  * PREFAULT_PACE=0), else when the read's turn at the paced rate has come. */
 void pf_iolimit_willneed(dev_t dev, uintptr_t addr, size_t len, size_t fresh);
 
-/* The step a helper should read in: `step`, or less while its reads of
- * dev are paced, so that a fault of the program's waits behind one small
- * read on the disk at most. */
+/* The window's queue target for reads of dev (window.h): how long a fault
+ * of the program's may wait behind prefault's reads in flight. */
+unsigned pf_iolimit_queue_ms(dev_t dev);
+
+/* True while the program waits on the disk (progwait.h), unless a read
+ * limit applies to dev and the program spends it by itself (faults flat
+ * out, as the pacer judges): prefault's reads of dev stand back, one step
+ * of PF_PROGWAIT_STEP in flight at most. */
+bool pf_iolimit_stand_back(dev_t dev);
+
+/* The step a helper should read in: `step`, or less while it stands back
+ * or its reads of dev are paced, so that a fault of the program's waits
+ * behind one small read at most. */
 size_t pf_iolimit_step(dev_t dev, size_t step);
 
 /* MADV_POPULATE_READ on [addr, addr+len) of a file on dev (0 or an errno

@@ -60,6 +60,7 @@ static const struct option_def defs[] = {
 	{ "PREFAULT_FAST_STDIO", K_BOOL, "1", 0, 1, &pf_opt.fast_stdio, 0, NULL },
 	{ "PREFAULT_VERBOSE", K_BOOL, "0", 0, 1, &pf_opt.verbose, 0, NULL },
 	{ "PREFAULT_PACE", K_BOOL, "1", 0, 1, &pf_opt.pace, 0, NULL },
+	{ "PREFAULT_PREFETCH", K_BOOL, "1", 0, 1, &pf_opt.prefetch, 0, NULL },
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 

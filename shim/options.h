@@ -36,6 +36,7 @@ struct pf_options {
 	bool fast_stdio;              /* PREFAULT_FAST_STDIO */
 	bool verbose;                 /* PREFAULT_VERBOSE: pf_note() speaks */
 	bool pace;                    /* PREFAULT_PACE */
+	bool prefetch;                /* PREFAULT_PREFETCH: false measures only */
 };
 
 extern struct pf_options pf_opt;

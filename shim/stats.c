@@ -14,11 +14,20 @@
  * written is reported once on stderr and the report stops; the program
  * runs on.
  *
+ * Strings: every string written is valid JSON and valid UTF-8 (json_string):
+ * quotes, backslashes and control characters are escaped, valid UTF-8 is
+ * written as it is, and a byte that is not part of valid UTF-8 becomes
+ * U+FFFD.  Then, for a file name or an argument (paths, "exe", "argv"), a
+ * sibling field NAME_hex holds the original bytes in hex, so that the name
+ * can be had back exactly (README, "Statistics format").
+ *
  * Lock rules: ring_lock guards the ring, the bucket and the drop count, is
  * held only to copy records, and is taken after table_lock when a caller
  * holds both.  proc_lock guards the big line buffer of proc records and is
- * taken first (before attrib_lock, table_lock, ring_lock).  The cadence
- * clocks and the byte count are atomics.
+ * taken first (before attrib_lock, table_lock, ring_lock).  event_lock
+ * guards the line buffers of the other records while one is formatted and
+ * written; nothing is taken under it.  The cadence clocks and the byte
+ * count are atomics.
  */
 #include "stats.h"
 #include "stdio_locks.h"
@@ -35,6 +44,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,12 +55,22 @@
 #define PROC_NS (1000ll * 1000000ll)
 #define MAX_BYTES (256ull << 20)
 #define PROC_LINE 16384
+/* The start record names the program, bounded: */
+#define ARGV_MAX 8          /* arguments */
+#define ARG_MAX_BYTES 256   /* bytes of one argument */
+#define ARGV_MAX_BYTES 1024 /* bytes of them all */
+#define EXE_MAX_BYTES 512   /* bytes of the executable's path */
+/* A string of n bytes as JSON: each byte at most 6 characters ("\u001f"),
+ * and the quotes; its _hex twin: 2 a byte and the quotes. */
+#define JSON_MAX(n) (6 * (n) + 3)
+#define HEX_MAX(n) (2 * (n) + 3)
 
 /* attrib.c, library only (the companion has none). */
 extern void pf_attrib_drain(void) __attribute__((weak));
 
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t event_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pf_event ring[RING_SIZE];
 static unsigned ring_head, ring_len;
 static uint64_t dropped;
@@ -148,25 +168,109 @@ void pf_stats_queue_mapping(enum pf_ev_type type, const struct pf_mapping *m, ui
 	pf_stats_queue(&ev);
 }
 
-/* Appends s to buf as a JSON string (with quotes). */
-static size_t json_string(char *buf, size_t size, const char *s)
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 when the byte
+ * at p starts none: no overlong form, no surrogate, nothing past U+10FFFF. */
+static size_t utf8_length(const unsigned char *p, size_t n)
 {
+	size_t len;
+	uint32_t cp;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Writes the n bytes at s into buf as a JSON string (with quotes; at most
+ * JSON_MAX(n) characters and a NUL); returns its length.  *lossy becomes
+ * true when a byte was not valid UTF-8 (written as U+FFFD). */
+static size_t json_string_n(char *buf, size_t size, const char *s, size_t n, bool *lossy)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	size_t o = 0;
-	if (o + 1 < size)
-		buf[o++] = '"';
-	for (const unsigned char *p = (const unsigned char *)s; *p && o + 7 < size; p++) {
-		if (*p == '"' || *p == '\\') {
+	if (size < 3)
+		return 0;
+	buf[o++] = '"';
+	while (p < end && o + 8 < size) {
+		size_t k = utf8_length(p, (size_t)(end - p));
+		if (k == 0) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			*lossy = true;
+			p++;
+		} else if (k > 1) {
+			memcpy(buf + o, p, k);
+			o += k;
+			p += k;
+		} else if (*p == '"' || *p == '\\') {
 			buf[o++] = '\\';
-			buf[o++] = (char)*p;
-		} else if (*p < 0x20) {
-			o += (size_t)snprintf(buf + o, size - o, "\\u%04x", *p);
+			buf[o++] = (char)*p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += (size_t)snprintf(buf + o, size - o, "\\u%04x", *p++);
 		} else {
-			buf[o++] = (char)*p;
+			buf[o++] = (char)*p++;
 		}
 	}
-	if (o + 1 < size)
-		buf[o++] = '"';
+	buf[o++] = '"';
 	buf[o] = '\0';
+	return o;
+}
+
+/* s (a C string) as a JSON string, lossy or not: for messages. */
+static size_t json_string(char *buf, size_t size, const char *s)
+{
+	bool lossy = false;
+	return json_string_n(buf, size, s, strlen(s), &lossy);
+}
+
+/* The n bytes at s as a JSON string of hex digits (HEX_MAX(n)). */
+static size_t json_hex(char *buf, size_t size, const char *s, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t o = 0;
+	if (size < 3)
+		return 0;
+	buf[o++] = '"';
+	for (size_t i = 0; i < n && o + 3 < size; i++) {
+		buf[o++] = digits[(unsigned char)s[i] >> 4];
+		buf[o++] = digits[(unsigned char)s[i] & 15];
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return o;
+}
+
+/* "name":"s", and ,"name_hex":"..." when s is not valid UTF-8: a file
+ * name, had back exactly from the record.  At most
+ * JSON_MAX(n) + HEX_MAX(n) + 2 * strlen(name) + 10 characters. */
+static size_t json_name_field(char *buf, size_t size, const char *name, const char *s, size_t n)
+{
+	bool lossy = false;
+	size_t o = (size_t)snprintf(buf, size, "\"%s\":", name);
+	if (o >= size)
+		return size ? size - 1 : 0;
+	o += json_string_n(buf + o, size - o, s, n, &lossy);
+	if (lossy && o < size) {
+		int k = snprintf(buf + o, size - o, ",\"%s_hex\":", name);
+		if (k > 0 && (size_t)k < size - o)
+			o += (size_t)k + json_hex(buf + o + k, size - o - (size_t)k, s, n);
+	}
 	return o;
 }
 
@@ -258,35 +362,38 @@ static const char *source_name(enum pf_source s)
 
 static void write_event(const struct pf_event *e)
 {
-	char line[1536], path[1100];
+	/* Static, not on the stack: 10 KiB would be much for a destructor on a
+	 * thread with a small stack. */
+	static char line[6144], path[JSON_MAX(PF_PATH_MAX) + HEX_MAX(PF_PATH_MAX) + 24];
 	size_t n;
-	json_string(path, sizeof path, e->path);
+	pthread_mutex_lock(&event_lock);
+	json_name_field(path, sizeof path, "path", e->path, strnlen(e->path, sizeof e->path));
 	switch (e->type) {
 	case PF_EV_MAP:
 		n = (size_t)head(line, sizeof line, "map", e->t);
 		n += (size_t)snprintf(line + n, sizeof line - n,
 				      ",\"id\":%" PRIu64 ",\"addr\":\"0x%" PRIxPTR "\",\"len\":%zu,"
-				      "\"offset\":%lld,\"path\":%s,\"source\":\"%s\"",
+				      "\"offset\":%lld,%s,\"source\":\"%s\"",
 				      e->id, e->addr, e->len, (long long)e->offset, path,
 				      source_name(e->source));
 		break;
 	case PF_EV_UNMAP:
 		n = (size_t)head(line, sizeof line, "unmap", e->t);
 		n += (size_t)snprintf(line + n, sizeof line - n,
-				      ",\"id\":%" PRIu64 ",\"addr\":\"0x%" PRIxPTR "\",\"len\":%zu,\"path\":%s",
+				      ",\"id\":%" PRIu64 ",\"addr\":\"0x%" PRIxPTR "\",\"len\":%zu,%s",
 				      e->id, e->addr, e->len, path);
 		break;
 	case PF_EV_SKIP:
 		n = (size_t)head(line, sizeof line, "skip", e->t);
 		n += (size_t)snprintf(line + n, sizeof line - n,
-				      ",\"path\":%s,\"len\":%zu,\"reason\":\"%s\",\"source\":\"%s\"",
+				      ",%s,\"len\":%zu,\"reason\":\"%s\",\"source\":\"%s\"",
 				      path, e->len, e->reason, source_name(e->source));
 		break;
 	case PF_EV_DONE:
 	default:
 		n = (size_t)head(line, sizeof line, "done", e->t);
 		n += (size_t)snprintf(line + n, sizeof line - n,
-				      ",\"id\":%" PRIu64 ",\"path\":%s,\"len\":%zu,\"bytes_in\":%" PRIu64
+				      ",\"id\":%" PRIu64 ",%s,\"len\":%zu,\"bytes_in\":%" PRIu64
 				      ",\"resident_before\":%" PRIu64 ",\"ms\":%.3f,\"result\":\"%s\","
 				      "\"errors\":%u,\"last_error\":\"%s\"",
 				      e->id, path, e->len, e->bytes_in, e->resident_before, e->ms,
@@ -294,6 +401,7 @@ static void write_event(const struct pf_event *e)
 		break;
 	}
 	emit(line, n < sizeof line ? n : sizeof line - 1, sizeof line);
+	pthread_mutex_unlock(&event_lock);
 }
 
 void pf_stats_flush(void)
@@ -315,25 +423,131 @@ void pf_stats_flush(void)
 	}
 }
 
-void pf_stats_write_start(void)
+/* n bytes of s cut to at most max, not inside a UTF-8 sequence. */
+static size_t cut_at(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	size_t k = max;
+	while (k > 0 && k + 3 > max && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	return ((unsigned char)s[k] & 0xc0) == 0x80 ? max : k;
+}
+
+static char program_raw[4096]; /* proc_lock */
+
+/* The start record's ,"exe":...,"exe_cut":b,"argv":[...],"argv_cut":b of
+ * process pid (0: this one), bounded (ARGV_MAX...), from /proc without
+ * malloc; null for what cannot be read.  proc_lock held. */
+static size_t program_json(char *buf, size_t size, pid_t pid)
+{
+	char path[64], who[24] = "self";
+	if (pid)
+		snprintf(who, sizeof who, "%d", (int)pid);
+	size_t o = 0;
+	snprintf(path, sizeof path, "/proc/%s/exe", who);
+	ssize_t n = readlink(path, program_raw, sizeof program_raw);
+	if (n < 0) {
+		o += (size_t)snprintf(buf + o, size - o, ",\"exe\":null,\"exe_cut\":false");
+	} else {
+		size_t keep = cut_at(program_raw, (size_t)n, EXE_MAX_BYTES);
+		buf[o++] = ',';
+		o += json_name_field(buf + o, size - o, "exe", program_raw, keep);
+		o += (size_t)snprintf(buf + o, size - o, ",\"exe_cut\":%s",
+				      keep < (size_t)n || (size_t)n == sizeof program_raw ? "true" : "false");
+	}
+
+	snprintf(path, sizeof path, "/proc/%s/cmdline", who);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return o + (size_t)snprintf(buf + o, size - o, ",\"argv\":null,\"argv_cut\":false");
+	size_t r = 0;
+	for (ssize_t k; r < sizeof program_raw &&
+	     (k = read(fd, program_raw + r, sizeof program_raw - r)) != 0;) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		r += (size_t)k;
+	}
+	close(fd);
+	struct { size_t at, len; } arg[ARGV_MAX];
+	unsigned nargs = 0;
+	size_t pos = 0, total = 0;
+	/* A cmdline that fills the buffer is longer than the bounds allow. */
+	bool cut = r == sizeof program_raw;
+	while (pos < r) {
+		if (nargs == ARGV_MAX || total == ARGV_MAX_BYTES) {
+			cut = true;
+			break;
+		}
+		size_t len = strnlen(program_raw + pos, r - pos);
+		size_t max = ARGV_MAX_BYTES - total < ARG_MAX_BYTES ? ARGV_MAX_BYTES - total : ARG_MAX_BYTES;
+		size_t keep = cut_at(program_raw + pos, len, max);
+		cut |= keep < len;
+		arg[nargs].at = pos;
+		arg[nargs].len = keep;
+		nargs++;
+		total += keep;
+		pos += len + 1;
+	}
+	bool lossy = false;
+	o += (size_t)snprintf(buf + o, size - o, ",\"argv\":[");
+	for (unsigned i = 0; i < nargs && o < size; i++) {
+		if (i)
+			buf[o++] = ',';
+		o += json_string_n(buf + o, size - o, program_raw + arg[i].at, arg[i].len, &lossy);
+	}
+	o += (size_t)snprintf(buf + o, size - o, "]");
+	if (lossy) {
+		o += (size_t)snprintf(buf + o, size - o, ",\"argv_hex\":[");
+		for (unsigned i = 0; i < nargs && o < size; i++) {
+			if (i)
+				buf[o++] = ',';
+			o += json_hex(buf + o, size - o, program_raw + arg[i].at, arg[i].len);
+		}
+		o += (size_t)snprintf(buf + o, size - o, "]");
+	}
+	o += (size_t)snprintf(buf + o, size - o, ",\"argv_cut\":%s", cut ? "true" : "false");
+	return o < size ? o : size - 1;
+}
+
+void pf_stats_write_start(pid_t program)
 {
 	if (!pf_stats_enabled())
 		return;
-	char line[768];
-	size_t n = (size_t)head(line, sizeof line, "start", pf_now());
+	pthread_mutex_lock(&proc_lock);
+	char *line = proc_line;
+	size_t size = sizeof proc_line;
+	size_t n = (size_t)head(line, size, "start", pf_now());
 	const char *why = pf_inactive_reason();
-	n += (size_t)snprintf(line + n, sizeof line - n,
+	n += (size_t)snprintf(line + n, size - n,
 			      ",\"active\":%s,\"reason\":\"%s\",\"budget\":%" PRIu64 ",\"window\":%" PRIu64
-			      ",\"threads\":%u,\"populate_read\":%s,\"version\":\"0.1.0\"",
+			      ",\"threads\":%u,\"populate_read\":%s,\"version\":\"0.1.0\",\"prefetch\":%s",
 			      why ? "false" : "true", why ? why : "", pf_engine_budget(), pf_opt.window,
-			      pf_opt.threads, pf_populate_read_supported() ? "true" : "false");
-	if (pf_discover_wanted && n < sizeof line) {
+			      pf_opt.threads, pf_populate_read_supported() ? "true" : "false",
+			      !why && pf_opt.prefetch ? "true" : "false");
+	if (pf_discover_wanted && n < size) {
 		const char *dwhy;
 		bool on = pf_discover_wanted(&dwhy);
-		n += (size_t)snprintf(line + n, sizeof line - n, ",\"discover\":%s,\"discover_why\":\"%s\"",
+		n += (size_t)snprintf(line + n, size - n, ",\"discover\":%s,\"discover_why\":\"%s\"",
 				      on ? "true" : "false", dwhy);
 	}
-	emit(line, n < sizeof line ? n : sizeof line - 1, sizeof line);
+	/* Worst case, well within PROC_LINE: 1 KiB of arguments and 512 bytes
+	 * of path, every byte escaped and in hex. */
+	if (n < size)
+		n += program_json(line + n, size - n, program);
+	emit(line, n < size ? n : size - 1, size);
+	pthread_mutex_unlock(&proc_lock);
+}
+
+void pf_stats_keep_up(void)
+{
+	if (!pf_stats_enabled())
+		return;
+	pf_stats_flush();
+	if (pf_attrib_drain)
+		pf_attrib_drain();
 }
 
 static size_t faults_json(char *buf, size_t size, const struct pf_faults *f)
@@ -479,6 +693,7 @@ void pf_stats_after_fork_child(void)
 {
 	pthread_mutex_init(&ring_lock, NULL);
 	pthread_mutex_init(&proc_lock, NULL);
+	pthread_mutex_init(&event_lock, NULL);
 	written = 0;
 	last_progress_ns = last_proc_ns = 0;
 	ring_head = ring_len = 0;

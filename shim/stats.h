@@ -56,8 +56,14 @@ void pf_stats_tick(void);
  * stderr.  Returns true when that line also stands for the log's (the log
  * is off, or is stderr). */
 bool pf_stats_bad_dest(const char *value);
-/* The start record; called once, by the first helper. */
-void pf_stats_write_start(void);
+/* The start record: the settings, and the program (pid's /proc entries, 0
+ * for this process: the companion names its target); called once, by the
+ * constructor or the companion's main. */
+void pf_stats_write_start(pid_t program);
+/* Writes what is queued and reads the program's fault samples (attrib.c),
+ * as a helper does between steps; called every 250 ms by a helper that
+ * only measures (PREFAULT_PREFETCH=0). */
+void pf_stats_keep_up(void);
 /* A proc record: the program's and the helpers' fault counts. */
 void pf_stats_write_proc(void);
 /* A record of kind ev whose fields (",\"k\":v..." JSON, without the

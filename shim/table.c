@@ -117,7 +117,7 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 		right.offset = m->offset + (off_t)skip;
 		right.ahead = clip(m->ahead, skip);
 		right.done = clip(m->done, skip);
-		right.bytes_in = right.resident_before = 0;
+		right.bytes_in = right.resident_before = right.caused_ahead = 0;
 		right.state = right.done >= right.len ? PF_FINISHED : PF_QUEUED;
 		r = insert_locked(&right);
 		if (r)
@@ -239,7 +239,7 @@ void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size
 		moved.start = new_addr;
 		moved.len = new_len;
 		moved.ahead = moved.done = 0;
-		moved.bytes_in = moved.resident_before = 0;
+		moved.bytes_in = moved.resident_before = moved.caused_ahead = 0;
 		moved.held = 0; /* the old range's is given back as it is forgotten */
 		moved.t_begin_ns = 0;
 		moved.found_ns = mono_ns();

@@ -71,6 +71,9 @@ struct pf_mapping {
 	size_t done;               /* bytes from start populated or passed over */
 	uint64_t bytes_in;         /* brought in from disk */
 	uint64_t resident_before;  /* already in memory when reached */
+	uint64_t caused_ahead;     /* read by the kernel's readahead behind the
+				      populate steps, charged as bytes_in, not
+				      reached by `ahead` yet (engine.c) */
 	uint64_t held;             /* bytes the engine charged for it and still
 				      counts as held (engine.c); when a range
 				      leaves the table, cut_locked hands it to

@@ -11,8 +11,10 @@
 #define NS_PER_MS 1000000ll
 #define MIN_WINDOW (512u * 1024u)
 
-void pf_window_start(struct pf_window *w, size_t device_step, size_t max, size_t page)
+void pf_window_start(struct pf_window *w, size_t device_step, size_t max, size_t page,
+		     unsigned target_ms)
 {
+	w->target_ms = target_ms;
 	if (w->max == 0) {
 		w->size = 4 * MIN_WINDOW;
 		w->rate = 0;
@@ -61,7 +63,7 @@ void pf_window_populated(struct pf_window *w, size_t done)
 	if (w->acc_bytes) {
 		double sample = (double)w->acc_bytes * 1e9 / (double)dt;
 		w->rate = w->rate > 0 ? (3 * w->rate + sample) / 4 : sample;
-		double want = w->rate * PF_QUEUE_TARGET_MS / 1000.0;
+		double want = w->rate * w->target_ms / 1000.0;
 		w->size = want < (double)w->min ? w->min : want > (double)w->max ? w->max : (size_t)want;
 	}
 	w->acc_bytes = 0;

@@ -2,7 +2,8 @@
  * window.h - how much readahead a helper keeps in flight (window.c).
  *
  * The window adapts so that a read queued behind prefault's own waits about
- * PF_QUEUE_TARGET_MS: the rate at which reads complete is measured over
+ * the queue target (pf_iolimit_queue_ms: PF_QUEUE_TARGET_MS on a disk
+ * without a read limit): the rate at which reads complete is measured over
  * PF_RATE_PERIOD_MS periods (smoothed), and the window is what that rate
  * delivers in the target time.  A fast disk gets a deep queue, a slow one a
  * shallow queue; a window too small to show the disk's rate still grows,
@@ -16,11 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PF_QUEUE_TARGET_MS 10
+#define PF_QUEUE_TARGET_MS 2
 #define PF_RATE_PERIOD_MS 50
 
 struct pf_window {
 	size_t size;        /* bytes allowed in flight now */
+	unsigned target_ms; /* the queue target */
 	size_t min, max;
 	size_t device_step; /* the most one WILLNEED reads on this device */
 	double rate;        /* smoothed bytes per second read, 0 before a sample */
@@ -32,7 +34,8 @@ struct pf_window {
 
 /* Sets a helper's window up the first time (w->max == 0), and for each
  * slice: the size and rate learnt carry over. */
-void pf_window_start(struct pf_window *w, size_t device_step, size_t max, size_t page);
+void pf_window_start(struct pf_window *w, size_t device_step, size_t max, size_t page,
+		     unsigned target_ms);
 /* The next step's length: at most half the window, at most a device step. */
 size_t pf_window_step(const struct pf_window *w, size_t page);
 /* May another step be issued with [done, ahead) in flight? */

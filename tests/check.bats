@@ -519,18 +519,18 @@ EOF
 	done
 }
 
-@test "make install puts prefault-check beside prefault, and the installed prefault --check finds it" {
+@test "make install puts prefault-check in LIBEXECDIR, and the installed prefault --check finds it" {
 	local prefix="$BATS_TEST_TMPDIR/usr"
 	unset PREFAULT_LIBRARY PREFAULT_COMPANION
 	run make -s -C "$ROOT" BUILD="$BUILD" install PREFIX="$prefix"
 	[ "$status" -eq 0 ]
-	[ -x "$prefix/bin/prefault-check" ]
+	[ -x "$prefix/libexec/prefault/prefault-check" ]
 	run --separate-stderr "$prefix/bin/prefault" --check "$P/dyn"
 	show
 	[ "$status" -eq 0 ]
-	[ "$(val library)" = "$prefix/lib/libprefault.so" ]
-	[ "$(val companion)" = "$prefix/bin/prefault-companion" ]
+	[ "$(val library)" = "$prefix/lib/libprefault.so.0" ]
+	[ "$(val companion)" = "$prefix/libexec/prefault/prefault-companion" ]
 	run make -s -C "$ROOT" BUILD="$BUILD" uninstall PREFIX="$prefix"
 	[ "$status" -eq 0 ]
-	[ ! -e "$prefix/bin/prefault-check" ]
+	[ ! -e "$prefix/libexec/prefault/prefault-check" ]
 }

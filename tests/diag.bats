@@ -86,14 +86,17 @@ faults_run() {
 	stats="$BATS_TEST_TMPDIR/go.%p.jsonl"
 	# diagwait (tests/go-diag/) leaves once its report has the done record
 	# and a proc record after it, the Go way: exit_group, no exit handlers.
-	run --separate-stderr "$WRAPPER" --stats "$stats" -- "$GO_DIAG" "$f"
+	# The summary comes from a watcher once the program has ended: read
+	# stderr to its end (the watcher holds it until then).
+	run --separate-stderr bash -o pipefail -c '{ "$@" 2>&1 >&3 3>&- | cat >&2; } 3>&1' bash \
+		"$WRAPPER" --stats "$stats" -- "$GO_DIAG" "$f"
 	show
 	[ "$status" -eq 0 ]
 	stats="$(ls "$BATS_TEST_TMPDIR"/go.*.jsonl)"
 	[ "$(wc -l <<<"$stats")" -eq 1 ]
 	pid="${stats##*/go.}" pid="${pid%.jsonl}"
 	stats_check "$stats"
-	# The program's own pid (the wrapper's child), every record.
+	# The program's own pid (the wrapper's), every record.
 	[ "$(stats_eval "$stats" 'set(r["pid"] for r in R)')" = "{$pid}" ]
 	[ "$(stats_eval "$stats" '[r["source"] for r in R if r["ev"] == "map" and r["path"] == "'"$f"'"]')" = "['discover']" ]
 	[ "$(stats_eval "$stats" '[r["result"] for r in R if r["ev"] == "done"]')" = "['complete']" ]
@@ -109,7 +112,8 @@ faults_run() {
 }
 
 @test "--stats: the command's exit status (128+N when killed), signals forwarded" {
-	run --separate-stderr "$WRAPPER" --stats "$BATS_TEST_TMPDIR/s.jsonl" -- sh -c 'exit 7'
+	run --separate-stderr bash -o pipefail -c '{ "$@" 2>&1 >&3 3>&- | cat >&2; } 3>&1' bash \
+		"$WRAPPER" --stats "$BATS_TEST_TMPDIR/s.jsonl" -- sh -c 'exit 7'
 	show
 	[ "$status" -eq 7 ]
 	[[ $stderr == "prefault report: "* ]]
@@ -244,12 +248,12 @@ faults_run() {
 	[ "$stderr" = "prefault stat: $BATS_TEST_TMPDIR/none: No such file or directory" ]
 }
 
-@test "installed: prefault report and prefault stat find their programs beside prefault" {
+@test "installed: prefault report and prefault stat find their programs in LIBEXECDIR" {
 	local prefix="$BATS_TEST_TMPDIR/usr" f
 	f="$(big_file diag-small 1M)"
 	run make -s -C "$ROOT" BUILD="$BUILD" install PREFIX="$prefix"
 	[ "$status" -eq 0 ]
-	[ -x "$prefix/bin/prefault-stat" ] && [ -x "$prefix/bin/prefault-report" ]
+	[ -x "$prefix/libexec/prefault/prefault-stat" ] && [ -x "$prefix/libexec/prefault/prefault-report" ]
 	run --separate-stderr "$prefix/bin/prefault" stat "$f"
 	show
 	[ "$status" -eq 0 ]
@@ -258,5 +262,5 @@ faults_run() {
 	[ "$status" -eq 1 ]
 	run make -s -C "$ROOT" BUILD="$BUILD" uninstall PREFIX="$prefix"
 	[ "$status" -eq 0 ]
-	[ ! -e "$prefix/bin/prefault-stat" ] && [ ! -e "$prefix/bin/prefault-report" ]
+	[ ! -e "$prefix/libexec/prefault/prefault-stat" ] && [ ! -e "$prefix/libexec/prefault/prefault-report" ]
 }

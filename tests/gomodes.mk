@@ -39,7 +39,7 @@ $(GOMODES_DIR)/libgocold.so: $(wildcard tests/go-modes/cshared/golib/*.go) $(GOM
 	$(GOMODES_ENV) $(or $(GO),go) build -buildmode=c-shared -o $@ ./tests/go-modes/cshared/golib
 
 $(GOMODES_DIR)/cshared: tests/go-modes/cshared/main.c $(GOMODES_DIR)/libgocold.so
-	$(CC) -Wall -Wextra -Werror -O2 $(LDFLAGS) -I$(GOMODES_DIR) -o $@ $< \
+	$(CC) $(CPPFLAGS) -Wall -Wextra -Werror -O2 $(LDFLAGS) -I$(GOMODES_DIR) -o $@ $< \
 		-L$(GOMODES_DIR) -lgocold -Wl,-rpath,'$$ORIGIN'
 
 .PHONY: test-gomodes

@@ -5,6 +5,11 @@
 #   make test BATS_FLAGS='-f budget'   a subset
 #   PREFAULT_TEST_DIR=/var/tmp make test   where big files go (a real disk,
 #                                      not tmpfs; default: bats' run tmpdir)
+#
+# tests/docs.bats (--help, README and the man pages agree) and
+# tests/install.bats (make install, run from DESTDIR in a mount namespace:
+# root) are part of it; tools/package-check (the Debian packages) is not,
+# .ci/run runs it after.
 
 BATS        ?= bats
 BATS_FLAGS  ?=
@@ -13,7 +18,7 @@ TEST_PROGS  := $(patsubst tests/progs/%.c,$(BUILD)/tests/%,$(wildcard tests/prog
 
 $(BUILD)/tests/%: tests/progs/%.c tests/progs/testlib.h tests/tests.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $<
 
 .PHONY: test-progs
 test-progs: $(TEST_PROGS)

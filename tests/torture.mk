@@ -16,7 +16,7 @@ TORTURE_EXTRA := $(BUILD)/tests/torture_ctorlib.so
 # A library whose constructor maps a file (torture_neigh.c built again).
 $(BUILD)/tests/torture_ctorlib.so: tests/progs/torture_neigh.c tests/progs/testlib.h tests/torture.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -DTORTURE_CTORLIB -fPIC -shared -Wl,-soname,torture_ctorlib.so \
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -DTORTURE_CTORLIB -fPIC -shared -Wl,-soname,torture_ctorlib.so \
 		$(LDFLAGS) -o $@ $<
 
 .PHONY: torture
@@ -28,4 +28,4 @@ torture: all $(TEST_PROGS) $(TORTURE_EXTRA)
 FUSE3_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
 $(BUILD)/tests/torture_eiofs: tests/progs/torture_eiofs.c tests/progs/testlib.h tests/torture.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $(FUSE3_CFLAGS) $(LDFLAGS) -o $@ $< -lfuse3
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(FUSE3_CFLAGS) $(LDFLAGS) -o $@ $< -lfuse3

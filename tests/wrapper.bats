@@ -98,13 +98,13 @@ refused() {
     [ -z "$stderr" ]
     [ ! -e "$MARKER" ]
     local word
-    for word in --off '-b,' --budget '-s,' --stats --log '-v,' --verbose --min-size --include \
+    for word in --off --diagnose '-b,' --budget '-s,' --stats --log '-v,' --verbose --min-size --include \
         --exclude '-j,' --threads '-w,' --window --no-inherit --discover --no-pace --locked-stdio \
         --pid '-h,' --help --version \
         '[PREFAULT=0]' PREFAULT_BUDGET PREFAULT_STATS PREFAULT_LOG PREFAULT_MIN_SIZE \
         PREFAULT_INCLUDE PREFAULT_EXCLUDE PREFAULT_THREADS PREFAULT_WINDOW \
         PREFAULT_INHERIT PREFAULT_DISCOVER PREFAULT_PACE PREFAULT_FAST_STDIO \
-        PREFAULT_LIBRARY PREFAULT_COMPANION Examples:; do
+        PREFAULT_PREFETCH PREFAULT_LIBRARY PREFAULT_COMPANION Examples:; do
         [[ $output == *"$word"* ]] || { echo "--help lacks $word"; false; }
     done
     run --separate-stderr "$PREFAULT" -h
@@ -240,6 +240,57 @@ refused() {
     run --separate-stderr "$PREFAULT" -- sh -c 'env | grep "^PREFAULT" | grep -v "^PREFAULT_\(LIBRARY\|COMPANION\)=" || true'
     [ "$status" -eq 0 ]
     [ -z "$output" ]
+}
+
+# to_eof CMD...: bats' run of CMD with stderr read to its end, where --stats's
+# watcher writes the summary once the program has ended.
+to_eof() {
+    run --separate-stderr bash -o pipefail -c '{ "$@" 2>&1 >&3 3>&- | cat >&2; } 3>&1' bash "$@"
+}
+
+@test "--diagnose: PREFAULT_PREFETCH=0, statistics in \$TMPDIR said once, summed up at the end" {
+    export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+    mkdir "$TMPDIR"
+    to_eof "$PREFAULT" --diagnose -- sh -c 'echo $$; env | grep -E "^PREFAULT_(PREFETCH|STATS)=" | sort'
+    printf '%s\n' "$output" "--- stderr" "$stderr"
+    [ "$status" -eq 0 ]
+    local pid=${lines[0]}
+    [ "${lines[1]}" = PREFAULT_PREFETCH=0 ]
+    [ "${lines[2]}" = "PREFAULT_STATS=$TMPDIR/prefault-diagnose.%p.jsonl" ]
+    [ "${stderr_lines[0]}" = "prefault: --diagnose: statistics in $TMPDIR/prefault-diagnose.%p.jsonl (%p: the pid)" ]
+    [ "$(grep -c -- --diagnose <<<"$stderr")" -eq 1 ]
+    [[ $stderr == *"prefault report: $TMPDIR/prefault-diagnose.$pid.jsonl, pid $pid,"* ]]
+    [ -s "$TMPDIR/prefault-diagnose.$pid.jsonl" ]
+
+    # A TMPDIR that cannot be written: /tmp.
+    TMPDIR="$BATS_TEST_TMPDIR/no/such/dir" to_eof "$PREFAULT" --diagnose -- sh -c 'echo $$'
+    [ "$status" -eq 0 ]
+    [ "${stderr_lines[0]}" = "prefault: --diagnose: statistics in /tmp/prefault-diagnose.%p.jsonl (%p: the pid)" ]
+    [[ $stderr == *"prefault report: /tmp/prefault-diagnose.$output.jsonl, pid $output,"* ]]
+    rm -f "/tmp/prefault-diagnose.$output.jsonl"
+}
+
+@test "--diagnose keeps the statistics asked for (--stats, PREFAULT_STATS) and says nothing of its own; with --off it is refused" {
+    to_eof "$PREFAULT" --diagnose --stats "$BATS_TEST_TMPDIR/d.%p.jsonl" -- sh -c 'echo $$; echo "$PREFAULT_STATS $PREFAULT_PREFETCH"'
+    [ "$status" -eq 0 ]
+    [ "${lines[1]}" = "$BATS_TEST_TMPDIR/d.%p.jsonl 0" ]
+    [[ $stderr != *--diagnose* ]]
+    [[ $stderr == "prefault report: $BATS_TEST_TMPDIR/d.${lines[0]}.jsonl, pid ${lines[0]},"* ]]
+
+    PREFAULT_STATS="$BATS_TEST_TMPDIR/e.%p.jsonl" to_eof "$PREFAULT" --diagnose -- sh -c 'echo $$; echo "$PREFAULT_STATS"'
+    [ "$status" -eq 0 ]
+    [ "${lines[1]}" = "$BATS_TEST_TMPDIR/e.%p.jsonl" ]
+    [[ $stderr == "prefault report: $BATS_TEST_TMPDIR/e.${lines[0]}.jsonl, pid ${lines[0]},"* ]]
+
+    # Records on stderr: no summary.
+    to_eof "$PREFAULT" --diagnose --stats stderr -- true
+    [ "$status" -eq 0 ]
+    [[ $stderr == '{"v":2,"ev":"start"'* ]]
+    [[ $stderr != *"prefault report"* ]]
+
+    refused --diagnose --off
+    refused --off --diagnose
+    refused --diagnose=1
 }
 
 @test "sizes and shares in README's grammar and bounds are accepted" {
@@ -454,28 +505,28 @@ refused() {
     kill "$sp"
 }
 
-@test "make install substitutes the library directory; make uninstall removes both files" {
+@test "make install substitutes the library directory; make uninstall removes the files" {
     local dest="$BATS_TEST_TMPDIR/root"
     unset PREFAULT_LIBRARY
     run make -s -C "$ROOT" BUILD="$BUILD" install DESTDIR="$dest" PREFIX=/usr
     [ "$status" -eq 0 ]
     [ -x "$dest/usr/bin/prefault" ]
-    [ -f "$dest/usr/lib/libprefault.so" ]
-    [ -x "$dest/usr/bin/prefault-companion" ]
-    cmp "$LIB" "$dest/usr/lib/libprefault.so"
-    grep -qx 'readonly libdir="/usr/lib"' "$dest/usr/bin/prefault"
+    [ -f "$dest/usr/lib/libprefault.so.0" ]
+    [ -x "$dest/usr/libexec/prefault/prefault-companion" ]
+    cmp "$LIB" "$dest/usr/lib/libprefault.so.0"
+    grep -qx 'readonly libdir="/usr/lib" libexecdir="/usr/libexec/prefault" soname="libprefault.so.0"' "$dest/usr/bin/prefault"
     [ "$(grep -c '@LIBDIR@' "$dest/usr/bin/prefault")" -eq 0 ]
     # Staged under DESTDIR, it looks where it will be installed, not in a checkout.
     run -127 --separate-stderr "$dest/usr/bin/prefault" -- touch "$MARKER"
     [ "$status" -eq 127 ]
-    [ "$stderr" = "prefault: library not found at /usr/lib/libprefault.so; run make" ]
+    [ "$stderr" = "prefault: library not found at /usr/lib/libprefault.so.0; run make" ]
     [ ! -e "$MARKER" ]
 
     run make -s -C "$ROOT" BUILD="$BUILD" uninstall DESTDIR="$dest" PREFIX=/usr
     [ "$status" -eq 0 ]
     [ ! -e "$dest/usr/bin/prefault" ]
-    [ ! -e "$dest/usr/bin/prefault-companion" ]
-    [ ! -e "$dest/usr/lib/libprefault.so" ]
+    [ ! -e "$dest/usr/libexec/prefault/prefault-companion" ]
+    [ ! -e "$dest/usr/lib/libprefault.so.0" ]
 }
 
 @test "an installed prefault preloads the installed library" {
@@ -486,7 +537,7 @@ refused() {
     cd "$BATS_TEST_TMPDIR"
     run --separate-stderr "$prefix/bin/prefault" -- sh -c 'echo $LD_PRELOAD'
     [ "$status" -eq 0 ]
-    [ "$output" = "$prefix/lib/libprefault.so" ]
+    [ "$output" = "$prefix/lib/libprefault.so.0" ]
     [ -z "$stderr" ]
     # and runs a static command under the installed companion
     gcc -static -o "$BATS_TEST_TMPDIR/parent" "$BATS_FILE_TMPDIR/parent.c"
@@ -497,5 +548,5 @@ refused() {
     run make -s -C "$ROOT" BUILD="$BUILD" uninstall PREFIX="$prefix"
     [ "$status" -eq 0 ]
     [ ! -e "$prefix/bin/prefault" ]
-    [ ! -e "$prefix/lib/libprefault.so" ]
+    [ ! -e "$prefix/lib/libprefault.so.0" ]
 }

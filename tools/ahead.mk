@@ -8,7 +8,7 @@ AHEAD_ARGS ?=
 
 $(BUILD)/tools/ahead-sample: tools/ahead/sample.c tools/ahead.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE -o $@ $< $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE -o $@ $< $(LDFLAGS)
 
 .PHONY: bench-ahead bench-ahead-tools
 bench-ahead-tools: $(BUILD)/tools/ahead-sample $(BUILD)/tests/ahead_scan

@@ -3,7 +3,7 @@
 # tools/check/check.c).
 #
 #   make                  also builds build/prefault-check
-#   make install          also installs it beside prefault in BINDIR
+#   make install          also installs it in LIBEXECDIR, where prefault finds it
 #
 # The answers come from the library's own functions, linked from its objects
 # ($(BUILD)/shim/*.o, as tools/companion.mk does): Go's note (gonote.o), perf
@@ -16,10 +16,10 @@
 PREFAULT_CHECK      := $(BUILD)/prefault-check
 CHECK_OBJ           := $(BUILD)/check/check.o
 CHECK_SHIM          := $(addprefix $(BUILD)/shim/,gonote.o procmap.o mapwatch.o advise.o iolimit.o \
-                       options.o budget.o pressure.o log.o real.o procfs.o pagemap.o stats.o \
+                       options.o budget.o pressure.o progwait.o log.o real.o procfs.o pagemap.o stats.o \
                        procstat.o engine.o table.o alloc.o helpers.o threads.o window.o follow.o \
                        front.o attrib.o)
-CHECK_CFLAGS         = $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
+CHECK_CFLAGS         = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 
 .PHONY: install-check uninstall-check
 all: $(PREFAULT_CHECK)
@@ -37,8 +37,8 @@ $(PREFAULT_CHECK): $(CHECK_OBJ) $(CHECK_SHIM)
 -include $(CHECK_OBJ:.o=.d)
 
 install-check: $(PREFAULT_CHECK)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(PREFAULT_CHECK) $(DESTDIR)$(BINDIR)/prefault-check
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(PREFAULT_CHECK) $(DESTDIR)$(LIBEXECDIR)/prefault-check
 
 uninstall-check:
-	rm -f $(DESTDIR)$(BINDIR)/prefault-check
+	rm -f $(DESTDIR)$(LIBEXECDIR)/prefault-check

@@ -3,7 +3,7 @@
 # the static Go programs its tests and benchmark use.
 #
 #   make                         also builds build/prefault-companion
-#   make install                 also installs it beside prefault in BINDIR
+#   make install                 also installs it in LIBEXECDIR, where prefault finds it
 #   make companion-bench         tools/companion/bench $(COMPANION_BENCH_ARGS)
 #
 # The companion is the library's engine (shim/: table, engine, helpers, advise,
@@ -16,9 +16,9 @@
 COMPANION       := $(BUILD)/prefault-companion
 COMPANION_SRC   := $(wildcard tools/companion/*.c)
 COMPANION_OBJ   := $(COMPANION_SRC:tools/companion/%.c=$(BUILD)/companion/%.o)
-COMPANION_SHIM  := $(addprefix $(BUILD)/shim/,table.o engine.o window.o procfs.o pagemap.o follow.o front.o pressure.o advise.o alloc.o budget.o \
+COMPANION_SHIM  := $(addprefix $(BUILD)/shim/,table.o engine.o window.o procfs.o pagemap.o follow.o front.o pressure.o progwait.o advise.o alloc.o budget.o \
                    options.o log.o stats.o helpers.o threads.o iolimit.o real.o)
-COMPANION_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
+COMPANION_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 COMPANION_BENCH_ARGS ?=
 
 # Static Go programs (CGO_ENABLED=0: LD_PRELOAD never applies to them).
@@ -45,11 +45,11 @@ $(COMPANION): $(COMPANION_OBJ) $(COMPANION_SHIM)
 -include $(COMPANION_OBJ:.o=.d)
 
 install-companion: $(COMPANION)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(COMPANION) $(DESTDIR)$(BINDIR)/prefault-companion
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(COMPANION) $(DESTDIR)$(LIBEXECDIR)/prefault-companion
 
 uninstall-companion:
-	rm -f $(DESTDIR)$(BINDIR)/prefault-companion
+	rm -f $(DESTDIR)$(LIBEXECDIR)/prefault-companion
 
 $(GOSTATIC_TEST): $(wildcard tests/go-static/coldmap/*.go) tools/companion.mk
 	@mkdir -p $(dir $@)

@@ -3,7 +3,7 @@
 # its options (tools/options/validate.c).
 #
 #   make                  also builds build/prefault-options
-#   make install          also installs it beside prefault in BINDIR
+#   make install          also installs it in LIBEXECDIR, where prefault finds it
 #
 # Links the library's objects options.o and log.o ($(BUILD)/shim/*.o, as
 # tools/check.mk does).  Included by the top Makefile; uses its CC, CFLAGS,
@@ -12,7 +12,7 @@
 PREFAULT_OPTIONS   := $(BUILD)/prefault-options
 OPTIONS_OBJ        := $(BUILD)/options/validate.o
 OPTIONS_SHIM       := $(addprefix $(BUILD)/shim/,options.o log.o)
-OPTIONS_CFLAGS      = $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
+OPTIONS_CFLAGS      = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 
 .PHONY: install-options uninstall-options
 all: $(PREFAULT_OPTIONS)
@@ -30,8 +30,8 @@ $(PREFAULT_OPTIONS): $(OPTIONS_OBJ) $(OPTIONS_SHIM)
 -include $(OPTIONS_OBJ:.o=.d)
 
 install-options: $(PREFAULT_OPTIONS)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(PREFAULT_OPTIONS) $(DESTDIR)$(BINDIR)/prefault-options
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(PREFAULT_OPTIONS) $(DESTDIR)$(LIBEXECDIR)/prefault-options
 
 uninstall-options:
-	rm -f $(DESTDIR)$(BINDIR)/prefault-options
+	rm -f $(DESTDIR)$(LIBEXECDIR)/prefault-options

@@ -2,7 +2,7 @@
 # (`prefault stat FILE...`; tools/stat/stat.c).
 #
 #   make                  also builds build/prefault-stat
-#   make install          also installs it beside prefault in BINDIR
+#   make install          also installs it in LIBEXECDIR, where prefault finds it
 #
 # Included by the top Makefile; uses its CC, CFLAGS, WARN, BUILD.
 
@@ -16,12 +16,12 @@ uninstall: uninstall-stat
 
 $(PREFAULT_STAT): tools/stat/stat.c tools/stat.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(LDFLAGS) -o $@ tools/stat/stat.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(LDFLAGS) -o $@ tools/stat/stat.c
 
 install-stat: $(PREFAULT_STAT)
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(PREFAULT_STAT) $(DESTDIR)$(BINDIR)/prefault-stat
-	install -m 0755 tools/prefault-report $(DESTDIR)$(BINDIR)/prefault-report
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(PREFAULT_STAT) $(DESTDIR)$(LIBEXECDIR)/prefault-stat
+	$(INSTALL) -m 0755 tools/prefault-report $(DESTDIR)$(LIBEXECDIR)/prefault-report
 
 uninstall-stat:
-	rm -f $(DESTDIR)$(BINDIR)/prefault-stat $(DESTDIR)$(BINDIR)/prefault-report
+	rm -f $(DESTDIR)$(LIBEXECDIR)/prefault-stat $(DESTDIR)$(LIBEXECDIR)/prefault-report

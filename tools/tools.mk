@@ -1,6 +1,6 @@
 # tools/tools.mk - the benchmark programs and the `bench` and `demo` targets.
 #
-#   make bench-tools          build/tools/bench-{random,seq,anon,direct,evict,many}
+#   make bench-tools          build/tools/bench-{random,seq,anon,direct,evict,many,startup}
 #   make bench                tools/bench/run $(BENCH_ARGS)   (e.g. BENCH_ARGS=--throttle)
 #   make bench-compare        tools/bench/compare $(BENCH_COMPARE_ARGS)  (issue 6: the alternatives)
 #   make demo                 tools/demo $(DEMO_ARGS)
@@ -9,9 +9,9 @@
 # benchmarks are never built with a sanitizer: they measure time.
 
 TOOLS_OUT     := $(BUILD)/tools
-TOOLS_CFLAGS   = $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE
+TOOLS_CFLAGS   = $(CPPFLAGS) $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE
 TOOLS_COMMON  := tools/bench/common.c tools/bench/common.h
-TOOLS_BENCH   := $(addprefix $(TOOLS_OUT)/bench-,random seq anon direct evict many)
+TOOLS_BENCH   := $(addprefix $(TOOLS_OUT)/bench-,random seq anon direct evict many startup)
 BENCH_ARGS    ?=
 DEMO_ARGS     ?=
 

@@ -343,7 +343,7 @@ int main(int argc, char **argv)
 		guard_fd = pfc_guard_start(r.pidfd, &guard);
 	}
 
-	pf_stats_write_start();
+	pf_stats_write_start(r.pid);
 	int err = pfc_follow_root(r.pid, r.pidfd);
 	if (err && attach) {
 		if (err == EACCES || err == EPERM)

@@ -1,0 +1,37 @@
+/*
+ * progwait.h - is the program waiting on the disk right now? (progwait.c)
+ *
+ * The program's own major faults (the process's, less those prefault's
+ * helpers took themselves) are looked at by each helper before it issues a
+ * read.  While they rise, and for PF_PROGWAIT_QUIET_MS after the last one,
+ * the program is "waiting": where no read limit applies, prefault's reads
+ * stand back (pf_iolimit_stand_back: iolimit.c shrinks each read to
+ * PF_PROGWAIT_STEP, engine.c keeps at most one in flight), so that a fault
+ * of the program's queues behind one small read at most.
+ */
+#ifndef PF_PROGWAIT_H
+#define PF_PROGWAIT_H
+
+#include <stdint.h>
+
+#define PF_PROGWAIT_QUIET_MS 20
+#define PF_PROGWAIT_STEP (256u * 1024u)
+
+/* While the program takes major faults (or did within
+ * PF_PROGWAIT_QUIET_MS), how long it has been at it (ns, at least 1);
+ * 0 otherwise.  Called by helpers only: the caller's own major faults
+ * since its last call are folded into prefault's first. */
+int64_t pf_progwait_waiting_ns(void);
+
+/* The program's major faults so far (the process's less the helpers'),
+ * the caller's own folded in first.  Helpers only. */
+uint64_t pf_progwait_program_majflt(void);
+
+/* Lifetime counts for the proc record: the helpers' major faults, the
+ * program's as seen here, and the times a helper stood back. */
+struct pf_progwait_counts {
+	uint64_t own_majflt, program_majflt, standbacks;
+};
+void pf_progwait_counts(struct pf_progwait_counts *out);
+
+#endif
