@@ -149,11 +149,11 @@ small_report() {
 
 @test "BEFORE AFTER: two real runs side by side, per process and per mapping, with the ratio" {
 	local before after f
-	# Before: measured without prefetching (PREFAULT_PREFETCH=0, the
-	# library's diagnose mode); a library without that mode still brings in
-	# no more than 1 MiB of it.
-	random_run before PREFAULT_PREFETCH=0 PREFAULT_BUDGET=1M
+	# Before: measured without prefetching (PREFAULT_PREFETCH=0, what
+	# prefault --diagnose sets).
+	random_run before PREFAULT_PREFETCH=0
 	before=$stats
+	[ "$(stats_eval "$before" '[r["prefetch"] for r in R if r["ev"] == "start"]')" = "[False]" ]
 	random_run after
 	after=$stats
 	f="$(stats_eval "$after" '[r["path"] for r in R if r["ev"] == "map"][0]')"
@@ -173,14 +173,10 @@ small_report() {
 		[ "$(awk '{ print $6 }' <<<"$line")" = "$(python3 -c 'import sys; print("%.2fx" % (int(sys.argv[2]) / int(sys.argv[1])))' "$fb" "$fa")" ]
 	fi
 	[[ $output == *"mapping $f (256 MiB)"* ]]
-	# The mapping's rows: before's prefetch was off (or spent its 1 MiB),
-	# after's is complete.
-	if [ "$(stats_eval "$before" '[r.get("prefetch") for r in R if r["ev"] == "start"]')" = "[False]" ]; then
-		[[ $output == *"  prefetch "*" off "*" complete"* ]]
-		[[ $output == *"  brought in "*" 0 B "* ]]
-	else
-		[[ $output == *"  prefetch "*" budget "*" complete"* ]]
-	fi
+	# The mapping's rows: before's prefetch was off, after's is complete.
+	[[ $output == *"  prefetch "*" off "*" complete"* ]]
+	[[ $output == *"  brought in "*" 0 B "* ]]
+	[[ ${lines[0]} == *"prefetch off"* && ${lines[1]} == *"prefetch on"* ]]
 	[[ $output == *"resident (last sample)"* && $output == *"first fault after mapping"* ]]
 	# The chart: one block per run.
 	xmllint --noout "$BATS_TEST_TMPDIR/both.svg"
@@ -435,4 +431,22 @@ for i in range(20000):
 	run --separate-stderr "$ROOT/tools/bench/compare-chart" "$ROOT/README.md" "$svg"
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "compare-chart: $ROOT/README.md: no compare table in it (a line 'workload  alternative ...')" ]
+}
+
+@test "prefault --diagnose, then prefault: prefault report shows the two runs side by side" {
+	local dir before="$BATS_TEST_TMPDIR/diagnose.jsonl" after="$BATS_TEST_TMPDIR/prefault.jsonl"
+	dir="$(data_dir)"
+	run --separate-stderr "$WRAPPER" --diagnose --stats "$before" -- "$BENCH_RANDOM" --dir "$dir" --size 256M --pause 300 --reads 4000
+	show
+	[ "$status" -eq 0 ]
+	run --separate-stderr "$WRAPPER" --stats "$after" -- "$BENCH_RANDOM" --dir "$dir" --size 256M --pause 300 --reads 4000
+	show
+	[ "$status" -eq 0 ]
+	run --separate-stderr "$WRAPPER" report "$before" "$after"
+	show
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "prefault report: before $before (pid "*", prefetch off, $BENCH_RANDOM)" ]]
+	[[ ${lines[1]} == *"after  $after (pid "*", prefetch on, $BENCH_RANDOM)" ]]
+	[[ $output == *"mapping $dir/bench-268435456.dat (256 MiB)"* ]]
+	[[ $output == *"  prefetch "*" off "*" complete"* ]]
 }
