@@ -239,6 +239,11 @@ static size_t json_string(char *buf, size_t size, const char *s)
 	return json_string_n(buf, size, s, strlen(s), &lossy);
 }
 
+size_t pf_json_string(char *buf, size_t size, const char *s)
+{
+	return json_string(buf, size, s);
+}
+
 /* The n bytes at s as a JSON string of hex digits (HEX_MAX(n)). */
 static size_t json_hex(char *buf, size_t size, const char *s, size_t n)
 {

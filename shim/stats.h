@@ -97,4 +97,10 @@ size_t pf_procstat_diag_json(char *buf, size_t size) __attribute__((weak));
 double pf_now(void);
 int64_t pf_now_ns(void);
 
+/* s as a JSON string (quotes included; at most 6 * strlen(s) + 3 bytes and
+ * a NUL), by the rule every record follows: valid UTF-8 as it is, a byte
+ * that is not as U+FFFD, controls escaped.  Returns its length.  For
+ * prefault-check's JSON. */
+size_t pf_json_string(char *buf, size_t size, const char *s);
+
 #endif

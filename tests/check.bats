@@ -534,3 +534,12 @@ EOF
 	[ "$status" -eq 0 ]
 	[ ! -e "$prefix/libexec/prefault/prefault-check" ]
 }
+
+@test "--json: a command whose name is not UTF-8 still gives valid UTF-8 JSON (U+FFFD, as the records)" {
+	local odd="$BATS_TEST_TMPDIR/dyn-$(printf '\xff\xfe')-\"q\""
+	cp "$P/dyn" "$odd"
+	check_json "$odd" "$MARKER"
+	[ "$status" -eq 0 ]
+	never_ran
+	python3 -c 'import json, sys; d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8")); assert "\ufffd\ufffd" in d["command"] and d["command"].endswith("\"q\""), d["command"]' "$JSON"
+}

@@ -56,6 +56,7 @@
 #include "../../shim/pressure.h"
 #include "../../shim/procfs.h"
 #include "../../shim/procmap.h"
+#include "../../shim/stats.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -938,22 +939,23 @@ static void print_text(void)
 /* ------------------------------------------------------------------ */
 /* JSON                                                                */
 
+/* A string by the records' rule (pf_json_string): valid JSON and UTF-8. */
 static void jstr(const char *s)
 {
 	if (!s) {
 		fputs("null", stdout);
 		return;
 	}
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
+	size_t size = 6 * strlen(s) + 4;
+	char small[1024], *buf = size <= sizeof small ? small : malloc(size);
+	if (!buf) {
+		fputs("null", stdout);
+		return;
 	}
-	putchar('"');
+	pf_json_string(buf, size, s);
+	fputs(buf, stdout);
+	if (buf != small)
+		free(buf);
 }
 
 static void jkey(const char *k)
