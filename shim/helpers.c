@@ -1,7 +1,6 @@
 /*
  * helpers.c - the helper threads: started when there is work (never from a
- * constructor), with every signal blocked, named "prefault-N", in the idle
- * I/O class (below); they exit
+ * constructor), with every signal blocked, named "prefault-N"; they exit
  * after IDLE_EXIT_NS without work, so a program that later wants to be
  * single-threaded (unshare(CLONE_NEWUSER)) can be.
  *
@@ -25,7 +24,6 @@
 #include "threads.h"
 
 #include <errno.h>
-#include <linux/ioprio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,14 +111,6 @@ static void *helper_main(void *arg)
 	snprintf(name, sizeof name, "prefault-%u", (unsigned)(uintptr_t)arg);
 	pthread_setname_np(pthread_self(), name);
 	pf_helper_register();
-	/* The program's reads first in the disk's queue too: mq-deadline
-	 * dispatches in sector order, and a random read of the program's sat
-	 * 17-74 ms behind prefault's sequential ones (block:block_rq_insert to
-	 * _issue; the Go seed program's 1 ms ticker late by as much).  In the
-	 * idle class they wait for the program's instead (ticker worst 3-8 ms
-	 * against 0.3-112 ms, same machine, interleaved).  Schedulers without
-	 * priorities (none, on NVMe) ignore it; a refusal changes nothing. */
-	(void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
 
 	int64_t last_proc = 0, last_work = pf_now_ns();
 	uint64_t seen_gen = 0;
