@@ -26,6 +26,12 @@
 #define STEP_MAX (2u * 1024u * 1024u)
 
 static int populate_state; /* 0 unknown, 1 yes, -1 no */
+static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void pf_advise_after_fork_child(void)
+{
+	pthread_mutex_init(&step_lock, NULL);
+}
 
 bool pf_populate_read_supported(void)
 {
@@ -155,7 +161,6 @@ size_t pf_readahead_step(dev_t dev)
 		size_t step;
 	} cache[16];
 	static unsigned next;
-	static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&step_lock);
 	for (size_t i = 0; i < 16; i++) {
 		if (cache[i].step && cache[i].dev == dev) {

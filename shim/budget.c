@@ -129,6 +129,11 @@ static struct {
 static unsigned count_next;
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void pf_budget_after_fork_child(void)
+{
+	pthread_mutex_init(&count_lock, NULL);
+}
+
 static bool count_lookup(dev_t dev, ino_t ino, enum pf_count *mode)
 {
 	bool found = false;

@@ -7,14 +7,21 @@
  * Lock order, taken by the fork prepare handler and released by the parent
  * and child handlers: helpers_lock, then table_lock, then ring_lock.  The
  * child reinitialises all three (its copy of a lock another thread held
- * would stay held) and forgets the helpers it does not have.
+ * would stay held) and forgets the helpers it does not have.  The locks only
+ * prefault's helpers take (pace_lock, iolimit.c; step_lock, advise.c;
+ * count_lock, budget.c; the statistics' proc and event locks, stats.c) are
+ * not taken before a fork: the child, which has no helper, makes them anew
+ * (a helper of the parent's may have held one: a proc record in the child's
+ * destructor would then wait for pace_lock for ever).
  */
+#include "advise.h"
 #include "alloc.h"
 #include "attrib.h"
 #include "budget.h"
 #include "discover.h"
 #include "engine.h"
 #include "hooks.h"
+#include "iolimit.h"
 #include "log.h"
 #include "options.h"
 #include "real.h"
@@ -70,6 +77,9 @@ static void fork_child(void)
 	pf_table_after_fork_child();
 	pf_engine_after_fork_child();
 	pf_discover_after_fork_child();
+	pf_iolimit_after_fork_child();
+	pf_advise_after_fork_child();
+	pf_budget_after_fork_child();
 }
 
 /* Removes this library from LD_PRELOAD, in place, so that programs started

@@ -401,6 +401,11 @@ static void pace(dev_t dev, size_t bytes)
 	}
 }
 
+void pf_iolimit_after_fork_child(void)
+{
+	pthread_mutex_init(&pace_lock, NULL);
+}
+
 size_t pf_iolimit_list(struct pf_io_limit *out, size_t max)
 {
 	struct named named = { .n = 0 };

@@ -35,6 +35,10 @@ size_t pf_iolimit_step(dev_t dev, size_t step);
  * and pacing stops for a while. */
 int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len);
 
+/* In a forked child (init.c): pace_lock as new; the helper that may have
+ * held it at the fork is not there. */
+void pf_iolimit_after_fork_child(void);
+
 /* Appends ,"io_limits":[...],"io_paced_ms":X,"io_gave_way_ms":X,
  * "io_unpaced_steps":N,"io_stood_back":N for the proc record; returns
  * the length written (at most size-1). */
