@@ -39,7 +39,8 @@ install_to() {
 	run make -n -B -C "$ROOT" BUILD="$BATS_TEST_TMPDIR/b" \
 		CPPFLAGS=-DPF_CPPFLAGS_MARK LDFLAGS=-LPF_LDFLAGS_MARK \
 		all test-progs bench-tools "$BATS_TEST_TMPDIR/b/tools/ahead-sample" \
-		"$BATS_TEST_TMPDIR/b/tests/torture_ctorlib.so" "$BATS_TEST_TMPDIR/b/tests/torture_eiofs"
+		"$BATS_TEST_TMPDIR/b/tests/torture_ctorlib.so" "$BATS_TEST_TMPDIR/b/tests/torture_eiofs" \
+		"$BATS_TEST_TMPDIR/b/tests/slowlock.so"
 	[ "$status" -eq 0 ] || { show; false; }
 	local line compiles=0 links=0 bad=0
 	while read -r line; do

@@ -16,7 +16,7 @@ LIBDIR=/usr/lib/x86_64-linux-gnu
 setup_file() {
 	prefault_setup_file
 	make -s -C "$ROOT" BUILD="$BUILD" "$BUILD/tests/torture_ctorlib.so" \
-		"$BUILD/tests/torture_eiofs" >&2
+		"$BUILD/tests/torture_eiofs" "$BUILD/tests/slowlock.so" >&2
 }
 
 setup() {
@@ -163,6 +163,24 @@ threads_race() {
 	[ "$(field ok)" -eq "$n" ]
 	[ "$(field begun_timeouts)" -eq 0 ]
 	[ "$(field mid_populate)" -ge $((n / 10)) ]
+}
+
+@test "fork while a helper holds a lock (each held 2 ms longer): children with statistics exit" {
+	local big small n=$((200 * S)) stats="$BATS_TEST_TMPDIR/fk"
+	big="$(big_file f256 256M)"
+	small="$(big_file f64 64M)"
+	mkdir -p "$stats"
+	# slowlock.so keeps every mutex a helper takes 2 ms longer, so most forks
+	# find one held; a child that inherits it locked and needs it (its
+	# destructor's proc record takes pace_lock) hangs. Every odd child exits
+	# through exit(), and so writes a proc record of its own.
+	run --separate-stderr timeout $((300 * S)) env LD_PRELOAD="$PROGS/slowlock.so $LIB" \
+		PREFAULT_STATS="$stats/%p.jsonl" "$PROGS/torture_proc" forks "$big" "$small" "$n"
+	show
+	ran_clean
+	[ "$(field forks)" -eq "$n" ]
+	[ "$(field ok)" -eq "$n" ]
+	[ "$(grep -l '"ev":"proc"' "$stats"/*.jsonl | wc -l)" -ge $((n / 2)) ]
 }
 
 @test "fork in a signal handler that interrupts mmap and munmap: no deadlock" {

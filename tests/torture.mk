@@ -11,7 +11,12 @@
 
 # Suites make test leaves out (tests.mk).
 TORTURE_SLOW  := tests/torture-ext.bats
-TORTURE_EXTRA := $(BUILD)/tests/torture_ctorlib.so
+TORTURE_EXTRA := $(BUILD)/tests/torture_ctorlib.so $(BUILD)/tests/slowlock.so
+
+# The interposer that widens every lock a helper takes (tests/preload/slowlock.c).
+$(BUILD)/tests/slowlock.so: tests/preload/slowlock.c tests/torture.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -fPIC -shared -Wl,-soname,slowlock.so $(LDFLAGS) -o $@ $< -ldl
 
 # A library whose constructor maps a file (torture_neigh.c built again).
 $(BUILD)/tests/torture_ctorlib.so: tests/progs/torture_neigh.c tests/progs/testlib.h tests/torture.mk
