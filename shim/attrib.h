@@ -2,12 +2,12 @@
  * attrib.h - attribution of the program's major faults to mappings, with a
  * perf software event (attrib.c).  Only when PREFAULT_STATS is set.
  *
- * One PERF_COUNT_SW_PAGE_FAULTS_MAJ event, opened by the constructor on the
- * main thread (the only thread at that point) with inherit and
- * inherit_thread, samples every major fault of every later thread (address
- * and thread id) into a ring buffer mapped in the process.  The descriptor is
- * closed as soon as the buffer is mapped: the mapping keeps the event alive,
- * so prefault holds no descriptor the program could close or trip on.  Where
+ * One PERF_COUNT_SW_PAGE_FAULTS_MAJ event per program thread (the kernel
+ * refuses to map the ring of an inherited event, so each thread gets its
+ * own: attrib.c) samples its major faults (address and thread id) into a
+ * ring buffer mapped in the process.  Each descriptor is closed as soon as
+ * its buffer is mapped: the mapping keeps the event alive, so prefault
+ * holds no descriptor the program could close or trip on.  Where
  * perf is unavailable (perf_event_paranoid 3, seccomp, no perf in the
  * kernel) the report says why instead of guessing.
  *

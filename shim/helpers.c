@@ -13,7 +13,8 @@
  *
  * Lock rule: helpers_lock guards `running`, `wake_gen` and the condition
  * variable; it is held only to start threads and to wait, never across a
- * madvise.  It is taken before table_lock when both are held (fork.c).
+ * madvise.  It is taken before table_lock when both are held (init.c, the
+ * fork handlers).
  * The registry of our thread ids is a fixed array of atomics.
  */
 #include "engine.h"
