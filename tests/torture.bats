@@ -107,9 +107,15 @@ threads_race() {
 	[ "$(field errors)" -eq 0 ]
 	[ "$(field signals)" -eq 0 ]
 	stats_check "$stats"
-	# Every 16th mapping was held until a scan found it: none waited in vain.
+	# Every 16th mapping was held until a scan found it: none waited in vain
+	# (a wait may run out while records are dropped, the other thread's churn
+	# filling them: its map record may be one; once in three runs at
+	# TORTURE_SCALE=5, with ~9000 records dropped a run, before and after
+	# issue 15's changes alike).
 	[ "$(field held_timeouts)" -eq 0 ]
-	[ "$(field held_found)" -eq "$(field held)" ]
+	echo "held_dropped=$(field held_dropped)"
+	[ "$(field held_dropped)" -le 1 ]
+	[ $(($(field held_found) + $(field held_dropped))) -eq "$(field held)" ]
 	local found
 	found="$(stats_eval "$stats" 'sum(1 for r in R if r["ev"] == "map" and r["source"] == "discover")')"
 	echo "discovered=$found"

@@ -30,9 +30,11 @@
  *       mapping is kept until a map record of discovery's covers it
  *       ($PREFAULT_STATS; polled, at most TL_DEADLINE_S, after one wait that
  *       ran out no more waits; without statistics, 15 ms) so that a scan
- *       finds it.  One anonymous mmap through libc comes first: discovery
+ *       finds it.  A wait that runs out while the statistics dropped
+ *       records (the other thread's churn fills them) is held_dropped: its
+ *       map record may be among those dropped.  One anonymous mmap through libc comes first: discovery
  *       starts at a hook's call.
- *       -> rounds=N ... held=N held_found=N held_timeouts=N
+ *       -> rounds=N ... held=N held_found=N held_dropped=N held_timeouts=N
  *   churn FILE ROUNDS
  *       Keeps 256 mappings of 64 KiB .. 1 MiB pieces of FILE alive, replacing
  *       one at random each round (a new tracked entry, an old one
@@ -195,7 +197,7 @@ struct shared {
 	size_t size;
 	long rounds;
 	atomic_long ops[NOPS];
-	atomic_long bad, errors, done, held, held_found, held_timeouts;
+	atomic_long bad, errors, done, held, held_found, held_dropped, held_timeouts;
 	bool raw;
 };
 
@@ -218,6 +220,24 @@ static bool discovered(uintptr_t addr)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+/* The statistics' latest records_dropped (proc records), 0 when none. */
+static long records_dropped(void)
+{
+	const char *path = tl_stats_path();
+	static __thread char line[1 << 16];
+	long n = 0;
+	FILE *f = path ? fopen(path, "r") : NULL;
+
+	while (f && fgets(line, sizeof line, f)) {
+		const char *d = strstr(line, "\"records_dropped\":");
+		if (d)
+			n = atol(d + 18);
+	}
+	if (f)
+		fclose(f);
+	return n;
 }
 
 static void *sys_mmap(void *a, size_t l, int prot, int flags, int fd, off_t off)
@@ -266,14 +286,17 @@ static void one_round(struct shared *sh, const struct calls *c, uint64_t *seed, 
 
 	if (sh->raw && (r % 16) == 0) { /* until a discovery scan found it */
 		sh->held++;
-		if (!tl_stats_path() || sh->held_timeouts) {
+		if (!tl_stats_path() || sh->held_timeouts || sh->held_dropped) {
 			tl_sleep_ms(15);
 		} else {
 			double until = tl_now() + TL_DEADLINE_S;
+			long dropped = records_dropped();
 			while (!discovered((uintptr_t)p) && tl_now() < until)
 				tl_sleep_ms(1);
 			if (discovered((uintptr_t)p))
 				sh->held_found++;
+			else if (records_dropped() > dropped)
+				sh->held_dropped++; /* its map record may be one of them */
 			else
 				sh->held_timeouts++;
 		}
@@ -395,8 +418,8 @@ static void print_ops(void)
 	printf("\nbad=%ld\nerrors=%ld\nsignals=%d\n", (long)sh.bad, (long)sh.errors,
 	       (int)signals_seen);
 	if (sh.raw)
-		printf("held=%ld\nheld_found=%ld\nheld_timeouts=%ld\n", (long)sh.held,
-		       (long)sh.held_found, (long)sh.held_timeouts);
+		printf("held=%ld\nheld_found=%ld\nheld_dropped=%ld\nheld_timeouts=%ld\n", (long)sh.held,
+		       (long)sh.held_found, (long)sh.held_dropped, (long)sh.held_timeouts);
 }
 
 static int mode_threads(char **argv, long nthreads, bool raw)
