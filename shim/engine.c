@@ -106,6 +106,17 @@ void pf_engine_charge_caused_locked(struct pf_mapping *m, uint64_t bytes)
 	__atomic_store_n(&held, held + bytes, __ATOMIC_RELAXED);
 	m->held += bytes;
 	m->bytes_in += bytes;
+	m->caused_ahead += bytes;
+}
+
+/* Of `bytes` a step found in memory (or charged and did not read), those
+ * the readahead behind earlier populate steps read: charged then, so
+ * prefault's own.  Takes them off caused_ahead and returns how many. */
+static uint64_t take_caused_locked(struct pf_mapping *m, uint64_t bytes)
+{
+	uint64_t own = bytes < m->caused_ahead ? bytes : m->caused_ahead;
+	m->caused_ahead -= own;
+	return own;
 }
 
 /* Takes bytes off the total held (guarding against a drift below 0). */
@@ -379,9 +390,8 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 		return BUDGET;
 	}
 	m->bytes_in += fresh;
-	uint64_t there = (uint64_t)res * page, own = there < m->caused_ahead ? there : m->caused_ahead;
-	m->caused_ahead -= own;
-	m->resident_before += there - own;
+	uint64_t there = (uint64_t)res * page;
+	m->resident_before += there - take_caused_locked(m, there);
 	m->ahead = j->ahead + n;
 	snapshot(j, m);
 	pf_table_unlock();
@@ -392,9 +402,7 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 			pf_table_lock();
 			m = pf_table_find_locked(j->start, j->id);
 			if (m) {
-				uint64_t over = fresh - read;
-				own = over < m->caused_ahead ? over : m->caused_ahead;
-				m->caused_ahead -= own;
+				uint64_t over = fresh - read, own = take_caused_locked(m, over);
 				pf_engine_uncharge_locked(m, over - own, true);
 				pf_engine_uncharge_locked(m, own, false);
 				snapshot(j, m);
@@ -428,10 +436,8 @@ static enum outcome populate_step(struct job *j, size_t n, size_t page)
 		pf_table_unlock();
 		return UNMAPPED;
 	}
-	if (caused && caused != UINT64_MAX) {
+	if (caused && caused != UINT64_MAX)
 		pf_engine_charge_caused_locked(m, caused);
-		m->caused_ahead += caused;
-	}
 	if (err) {
 		m->errors++;
 		m->last_err = err;
@@ -459,7 +465,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 		bool stand_back = pf_iolimit_stand_back(j->dev);
 		while (!budget_hit && j->ahead < slice_end &&
 		       (stand_back ? j->ahead == j->done : pf_window_room(w, j->ahead, j->done))) {
-			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page));
+			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page), stand_back);
 			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
 			bool fresh = false;
 			enum outcome o = read_ahead_step(j, n, page, &fresh);

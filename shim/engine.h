@@ -52,7 +52,8 @@ uint64_t pf_engine_given_back(void);
 bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room);
 /* With table_lock held: bytes prefault caused to be read without asking
  * (the kernel's readahead behind a populate step) are charged to m and
- * counted as brought in, whatever the budget says: they are in memory. */
+ * counted as brought in, whatever the budget says: they are in memory;
+ * remembered in m->caused_ahead for the steps that reach them. */
 void pf_engine_charge_caused_locked(struct pf_mapping *m, uint64_t bytes);
 /* With table_lock held: bytes of m leave prefault's account (at most what
  * m holds); they count as given back. */

@@ -193,7 +193,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 	f->held += fresh;
 	int64_t rb0 = fresh && major(dev) ? pf_thread_read_bytes() : -1;
 	if (fresh) {
-		step = pf_iolimit_step(dev, step);
+		step = pf_iolimit_step(dev, step, pf_iolimit_stand_back(dev));
 		for (size_t o = 0; o < n; o += step) {
 			size_t piece = n - o < step ? n - o : step;
 			pf_iolimit_willneed(dev, a + o, piece, piece);

@@ -105,8 +105,8 @@ static pthread_mutex_t pace_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct disk disks[MAX_DISKS];
 static unsigned disk_count, disk_next;
 static uint64_t paced_ns; /* total time helpers waited, guarded by pace_lock */
-static uint64_t gave_way_ns; /* time helpers waited for the program's reads, guarded by pace_lock */
-static uint64_t stood_back;  /* looks that found the program waiting, guarded by pace_lock */
+static uint64_t gave_way_ns; /* atomic: time helpers waited for the program's reads */
+static uint64_t stood_back;  /* atomic: looks that found the program waiting */
 static uint64_t unpaced_steps; /* steps let through unpaced: program hungry or reads stalled */
 static uint64_t sample_majflt;
 static int64_t sample_ns;
@@ -339,23 +339,31 @@ static bool paced_locked(const struct disk *d, int64_t now)
 	return !d->iops || fault_rate_locked(now) < HUNGRY_SHARE * (double)d->iops;
 }
 
+/* What the limits say of a read of dev now: whether one applies, and
+ * whether the pacer would pace it (paced_locked).  Takes pace_lock. */
+struct verdict {
+	bool limited, paced;
+};
+static struct verdict look(dev_t dev, int64_t now)
+{
+	pthread_mutex_lock(&pace_lock);
+	struct disk *d = disk_locked(dev, now);
+	struct verdict v = { d->bps || d->iops, paced_locked(d, now) };
+	pthread_mutex_unlock(&pace_lock);
+	return v;
+}
+
 /* Under a limit, waits while the program waits on the disk and does not
  * spend the limit by itself, GIVE_WAY_NS into its wait at most; true when
  * a limit applies to dev.  pace_lock not held. */
 static bool give_way(dev_t dev)
 {
-	bool limited;
 	for (;;) {
-		int64_t spell = pf_progwait_waiting_ns(), now = pf_now_ns();
-		pthread_mutex_lock(&pace_lock);
-		struct disk *d = disk_locked(dev, now);
-		limited = d->bps || d->iops;
-		bool yield = limited && spell && spell < GIVE_WAY_NS && paced_locked(d, now);
-		if (yield)
-			gave_way_ns += GIVE_WAY_POLL_NS;
-		pthread_mutex_unlock(&pace_lock);
-		if (!yield)
-			return limited;
+		int64_t spell = pf_progwait_waiting_ns();
+		struct verdict v = look(dev, pf_now_ns());
+		if (!(v.limited && v.paced && spell && spell < GIVE_WAY_NS))
+			return v.limited;
+		__atomic_add_fetch(&gave_way_ns, GIVE_WAY_POLL_NS, __ATOMIC_RELAXED);
 		struct timespec ts = { 0, GIVE_WAY_POLL_NS };
 		nanosleep(&ts, NULL);
 	}
@@ -443,7 +451,9 @@ size_t pf_iolimit_json(char *buf, size_t size)
 		n += (size_t)snprintf(buf + n, size - n,
 				      "],\"io_paced_ms\":%.1f,\"io_gave_way_ms\":%.1f,\"io_unpaced_steps\":%" PRIu64
 				      ",\"io_stood_back\":%" PRIu64,
-				      (double)paced_ns / 1e6, (double)gave_way_ns / 1e6, unpaced_steps, stood_back);
+				      (double)paced_ns / 1e6,
+				      (double)__atomic_load_n(&gave_way_ns, __ATOMIC_RELAXED) / 1e6, unpaced_steps,
+				      __atomic_load_n(&stood_back, __ATOMIC_RELAXED));
 	pthread_mutex_unlock(&pace_lock);
 	return n < size ? n : size - 1;
 }
@@ -466,39 +476,27 @@ static void waited(dev_t dev, int64_t ns)
 
 unsigned pf_iolimit_queue_ms(dev_t dev)
 {
-	pthread_mutex_lock(&pace_lock);
-	struct disk *d = disk_locked(dev, pf_now_ns());
-	bool limited = d->bps || d->iops;
-	pthread_mutex_unlock(&pace_lock);
-	return limited ? LIMITED_QUEUE_MS : PF_QUEUE_TARGET_MS;
+	return look(dev, pf_now_ns()).limited ? LIMITED_QUEUE_MS : PF_QUEUE_TARGET_MS;
 }
 
 bool pf_iolimit_stand_back(dev_t dev)
 {
 	if (!pf_progwait_waiting_ns())
 		return false;
-	int64_t now = pf_now_ns();
-	pthread_mutex_lock(&pace_lock);
-	struct disk *d = disk_locked(dev, now);
-	bool back = (!d->bps && !d->iops) || paced_locked(d, now);
+	struct verdict v = look(dev, pf_now_ns());
+	bool back = !v.limited || v.paced;
 	if (back)
-		stood_back++;
-	pthread_mutex_unlock(&pace_lock);
+		__atomic_add_fetch(&stood_back, 1, __ATOMIC_RELAXED);
 	return back;
 }
 
-size_t pf_iolimit_step(dev_t dev, size_t step)
+size_t pf_iolimit_step(dev_t dev, size_t step, bool stand_back)
 {
-	if (step > PF_PROGWAIT_STEP && pf_iolimit_stand_back(dev))
+	if (stand_back && step > PF_PROGWAIT_STEP)
 		return PF_PROGWAIT_STEP;
 	if (!pf_opt.pace || step <= PACED_STEP)
 		return step;
-	int64_t now = pf_now_ns();
-	pthread_mutex_lock(&pace_lock);
-	struct disk *d = disk_locked(dev, now);
-	bool paced = paced_locked(d, now);
-	pthread_mutex_unlock(&pace_lock);
-	return paced ? PACED_STEP : step;
+	return look(dev, pf_now_ns()).paced ? PACED_STEP : step;
 }
 
 /* The I/O priority class of the calling helper's reads of dev: idle, so
@@ -515,11 +513,8 @@ size_t pf_iolimit_step(dev_t dev, size_t step)
 static void set_class(dev_t dev)
 {
 	static __thread int current = -1;
-	int64_t now = pf_now_ns();
-	pthread_mutex_lock(&pace_lock);
-	struct disk *d = disk_locked(dev, now);
-	int want = (d->bps || d->iops) && !paced_locked(d, now) ? IOPRIO_CLASS_BE : IOPRIO_CLASS_IDLE;
-	pthread_mutex_unlock(&pace_lock);
+	struct verdict v = look(dev, pf_now_ns());
+	int want = v.limited && !v.paced ? IOPRIO_CLASS_BE : IOPRIO_CLASS_IDLE;
 	if (want == current)
 		return;
 	current = want;

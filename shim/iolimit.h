@@ -26,9 +26,10 @@ unsigned pf_iolimit_queue_ms(dev_t dev);
 bool pf_iolimit_stand_back(dev_t dev);
 
 /* The step a helper should read in: `step`, or less while it stands back
- * or its reads of dev are paced, so that a fault of the program's waits
- * behind one small read at most. */
-size_t pf_iolimit_step(dev_t dev, size_t step);
+ * (stand_back: what pf_iolimit_stand_back said, asked once a round) or its
+ * reads of dev are paced, so that a fault of the program's waits behind one
+ * small read at most. */
+size_t pf_iolimit_step(dev_t dev, size_t step, bool stand_back);
 
 /* MADV_POPULATE_READ on [addr, addr+len) of a file on dev (0 or an errno
  * value); a long wait for it means the limit's budget is spent by others,
