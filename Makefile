@@ -30,7 +30,7 @@ CFLAGS     ?= -O2 -g
 # CPPFLAGS (e.g. Debian's -D_FORTIFY_SOURCE=2) goes to every C compile, here
 # and in tools/*.mk and tests/*.mk.
 CPPFLAGS   ?=
-SHIM_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -fPIC -fvisibility=hidden \
+SHIM_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Ishim -fPIC -fvisibility=hidden \
               -ftls-model=initial-exec -pthread -D_GNU_SOURCE
 LDFLAGS    ?=
 # The library's SONAME.  Nothing links against it (it is preloaded), but a
@@ -49,14 +49,17 @@ SHIM_LDFLAGS := $(filter-out -Wl$(comma)--no-undefined,$(SHIM_LDFLAGS)) $(SAN_FL
 endif
 comma := ,
 
-SHIM_SRC   := $(wildcard shim/*.c)
-SHIM_OBJ   := $(SHIM_SRC:shim/%.c=$(BUILD)/shim/%.o)
+# The layers (shim/README.md): sys, core and work are what the companion and
+# the tools link too; lib is what only the preloaded library has.
+SHIM_LAYER_OBJ = $(patsubst shim/%.c,$(BUILD)/shim/%.o,$(wildcard $(addsuffix /*.c,$(addprefix shim/,$(1)))))
+SHIM_OBJ   := $(call SHIM_LAYER_OBJ,sys core work lib)
+SHIM_HDR   := $(wildcard shim/*/*.h)
 LIB        := $(BUILD)/libprefault.so
 
 .PHONY: all test install uninstall clean demo bench
 all: $(LIB)
 
-$(BUILD)/shim/%.o: shim/%.c $(wildcard shim/*.h) Makefile
+$(BUILD)/shim/%.o: shim/%.c $(SHIM_HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -MMD -c -o $@ $<
 

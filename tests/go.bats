@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # go.bats - real Go programs (cgo, dynamic) that map files with raw system
 # calls no hook sees: syscall.Mmap, golang.org/x/sys/unix.Mmap, and bbolt.
-# Discovery (shim/discover.c) finds their mappings in /proc/self/maps, and
+# Discovery (shim/lib/discover.c) finds their mappings in /proc/self/maps, and
 # the helpers bring them in while the program pauses.
 #
 # Each program maps a cold file of >= 256 MiB, hints MADV_RANDOM (bbolt

@@ -7,7 +7,7 @@
 # output and status are a plain run's.  A PREFAULT_INCLUDE or
 # PREFAULT_EXCLUDE that cannot be taken whole prefaults no file.  The
 # wrapper's options and the variables take the same words, and refuse a bad
-# one for the same reason (one parser: shim/options.c).  A relative
+# one for the same reason (one parser: shim/core/options.c).  A relative
 # PREFAULT_STATS or PREFAULT_LOG keeps naming the directory the program
 # started in after it changes directory.
 

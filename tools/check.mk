@@ -15,11 +15,9 @@
 
 PREFAULT_CHECK      := $(BUILD)/prefault-check
 CHECK_OBJ           := $(BUILD)/check/check.o
-CHECK_SHIM          := $(addprefix $(BUILD)/shim/,gonote.o procmap.o mapwatch.o advise.o iolimit.o \
-                       options.o budget.o pressure.o progwait.o log.o real.o procfs.o pagemap.o stats.o \
-                       procstat.o engine.o table.o alloc.o helpers.o threads.o window.o follow.o \
-                       front.o attrib.o)
-CHECK_CFLAGS         = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
+CHECK_SHIM          := $(call SHIM_LAYER_OBJ,sys core work) \
+                       $(addprefix $(BUILD)/shim/lib/,gonote.o mapwatch.o attrib.o)
+CHECK_CFLAGS         = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Ishim -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 
 .PHONY: install-check uninstall-check
 all: $(PREFAULT_CHECK)
@@ -27,7 +25,7 @@ test: $(PREFAULT_CHECK)
 install: install-check
 uninstall: uninstall-check
 
-$(BUILD)/check/%.o: tools/check/%.c $(wildcard shim/*.h) tools/check.mk
+$(BUILD)/check/%.o: tools/check/%.c $(SHIM_HDR) tools/check.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CHECK_CFLAGS) -MMD -c -o $@ $<
 

@@ -16,9 +16,8 @@
 COMPANION       := $(BUILD)/prefault-companion
 COMPANION_SRC   := $(wildcard tools/companion/*.c)
 COMPANION_OBJ   := $(COMPANION_SRC:tools/companion/%.c=$(BUILD)/companion/%.o)
-COMPANION_SHIM  := $(addprefix $(BUILD)/shim/,table.o engine.o window.o procfs.o pagemap.o follow.o front.o pressure.o progwait.o advise.o alloc.o budget.o \
-                   options.o log.o stats.o helpers.o threads.o iolimit.o real.o)
-COMPANION_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
+COMPANION_SHIM  := $(filter-out $(BUILD)/shim/work/procstat.o,$(call SHIM_LAYER_OBJ,sys core work))
+COMPANION_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Ishim -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 COMPANION_BENCH_ARGS ?=
 
 # Static Go programs (CGO_ENABLED=0: LD_PRELOAD never applies to them).
@@ -35,7 +34,7 @@ test: $(COMPANION) $(GOSTATIC_TEST)
 install: install-companion
 uninstall: uninstall-companion
 
-$(BUILD)/companion/%.o: tools/companion/%.c tools/companion/companion.h $(wildcard shim/*.h) tools/companion.mk
+$(BUILD)/companion/%.o: tools/companion/%.c tools/companion/companion.h $(SHIM_HDR) tools/companion.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(COMPANION_CFLAGS) -MMD -c -o $@ $<
 

@@ -11,8 +11,8 @@
 
 PREFAULT_OPTIONS   := $(BUILD)/prefault-options
 OPTIONS_OBJ        := $(BUILD)/options/validate.o
-OPTIONS_SHIM       := $(addprefix $(BUILD)/shim/,options.o log.o)
-OPTIONS_CFLAGS      = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -pthread -D_GNU_SOURCE $(SAN_FLAGS)
+OPTIONS_SHIM       := $(addprefix $(BUILD)/shim/core/,options.o log.o)
+OPTIONS_CFLAGS      = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Ishim -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 
 .PHONY: install-options uninstall-options
 all: $(PREFAULT_OPTIONS)
@@ -20,7 +20,7 @@ test: $(PREFAULT_OPTIONS)
 install: install-options
 uninstall: uninstall-options
 
-$(BUILD)/options/%.o: tools/options/%.c $(wildcard shim/*.h) tools/options.mk
+$(BUILD)/options/%.o: tools/options/%.c $(SHIM_HDR) tools/options.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(OPTIONS_CFLAGS) -MMD -c -o $@ $<
 

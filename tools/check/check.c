@@ -47,16 +47,16 @@
  * not a program) or when prefault cannot take effect at all (PREFAULT=0, the
  * library or the companion missing, a kernel the companion cannot use).
  */
-#include "../../shim/advise.h"
-#include "../../shim/budget.h"
-#include "../../shim/gonote.h"
-#include "../../shim/iolimit.h"
-#include "../../shim/mapwatch.h"
-#include "../../shim/options.h"
-#include "../../shim/pressure.h"
-#include "../../shim/procfs.h"
-#include "../../shim/procmap.h"
-#include "../../shim/stats.h"
+#include "sys/advise.h"
+#include "core/budget.h"
+#include "lib/gonote.h"
+#include "work/iolimit.h"
+#include "lib/mapwatch.h"
+#include "core/options.h"
+#include "core/pressure.h"
+#include "sys/procfs.h"
+#include "sys/procmap.h"
+#include "work/stats.h"
 
 #include <elf.h>
 #include <errno.h>

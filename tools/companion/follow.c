@@ -33,12 +33,12 @@
  */
 #include "companion.h"
 
-#include "../../shim/engine.h"
-#include "../../shim/options.h"
-#include "../../shim/procfs.h"
-#include "../../shim/real.h"
-#include "../../shim/stats.h"
-#include "../../shim/table.h"
+#include "work/engine.h"
+#include "core/options.h"
+#include "sys/procfs.h"
+#include "sys/real.h"
+#include "work/stats.h"
+#include "core/table.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -24,15 +24,15 @@
  * (5.3) or MADV_POPULATE_READ (5.14): one line on stderr and status 1.
  *
  * Signals are blocked in every thread and read from a signalfd in the one
- * poll loop; the helpers (shim/helpers.c) block everything themselves.
+ * poll loop; the helpers (shim/work/helpers.c) block everything themselves.
  */
 #include "companion.h"
 
-#include "../../shim/advise.h"
-#include "../../shim/budget.h"
-#include "../../shim/engine.h"
-#include "../../shim/options.h"
-#include "../../shim/stats.h"
+#include "sys/advise.h"
+#include "core/budget.h"
+#include "work/engine.h"
+#include "core/options.h"
+#include "work/stats.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * procstat.c - the proc records' fault counts, from the companion's side.
  *
- * Stands in for the library's shim/procstat.c (which splits one process's
+ * Stands in for the library's shim/work/procstat.c (which splits one process's
  * threads into the program's and prefault's): here "program" is the target
  * and the processes followed with it (their /proc/PID/stat, as follow.c last
  * read it, plus those that have exited), and "helpers" is the companion
@@ -12,9 +12,9 @@
  */
 #include "companion.h"
 
-#include "../../shim/engine.h"
-#include "../../shim/procfs.h"
-#include "../../shim/stats.h"
+#include "work/engine.h"
+#include "sys/procfs.h"
+#include "work/stats.h"
 
 #include <dirent.h>
 #include <fcntl.h>

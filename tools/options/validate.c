@@ -1,6 +1,6 @@
 /*
  * validate.c - prefault-options: reads values as the library reads its
- * PREFAULT_* variables, with the library's own parser (shim/options.c,
+ * PREFAULT_* variables, with the library's own parser (shim/core/options.c,
  * pf_option_check), so that the wrapper (tools/prefault) takes exactly the
  * words the library takes and says the same reason for a bad one.
  *
@@ -17,8 +17,8 @@
  * Links options.o and log.o only; the two functions of stats.c they name
  * are never reached from pf_option_check and stand here as stubs.
  */
-#include "../../shim/options.h"
-#include "../../shim/stats.h"
+#include "core/options.h"
+#include "work/stats.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,0 +1,624 @@
+/*
+ * engine.c - the policy: which mapping a helper serves next, how far it
+ * may read ahead, and the budget's account.
+ *
+ * A helper takes one mapping at a time, round-robin by id, for a slice of
+ * SLICE_BYTES when others are waiting (the whole mapping otherwise).  Within
+ * it, MADV_WILLNEED runs at most a window ahead of MADV_POPULATE_READ, in
+ * steps no larger than one WILLNEED call reads; POPULATE_READ waits for the
+ * reads in flight, which is what bounds them.  The window adapts to the disk
+ * (window.c), within PREFAULT_WINDOW; while the program itself waits on the
+ * disk (progwait.h) one small step is in flight at most.  A slice ends
+ * with nothing in flight.
+ *
+ * The budget caps what prefault holds at once, and counts all it causes.
+ * Bytes are charged before WILLNEED is issued, counting only pages already
+ * in memory as budget.c counts them (mincore; for a file the process may
+ * not write, the pages it maps); on a block device the charge is then cut
+ * to what the thread read (/proc/thread-self/io), and what a populate step
+ * read (the kernel's readahead behind a page the program's readahead
+ * marked) is charged too (populate_step).  Each entry carries what it holds
+ * (pf_mapping.held); `held` is their sum.  It is given back:
+ *  - when the range goes: table.c hands every cut (munmap, MAP_FIXED over,
+ *    mremap, discovery finding it gone) to pf_engine_cut_locked, which
+ *    spreads an entry's share evenly over the range its charges were made
+ *    in (start to `ahead`; the whole mapping when followed);
+ *  - behind the program in followed mappings (follow.c);
+ *  - when the budget is spent: pf_engine_remeasure measures again what the
+ *    largest holders still have in memory and gives back what the kernel
+ *    evicted.  A mapping stopped by the budget waits (PF_WAITING) and is
+ *    picked again once RESUME_MIN is free (without a second "budget" done
+ *    record), by a running helper: a munmap alone starts none.
+ *
+ * A mapping larger than what the budget has left is followed instead
+ * (follow.c): a window kept ahead of where the program reads.  While a
+ * followed mapping lives, a helper polls it (never idle, so it stays).
+ *
+ * Lock rule: table_lock (table.c) guards every entry, `charged`, `held` and
+ * `given_back`; it is taken around bookkeeping only and never held across
+ * madvise, mincore, a pagemap or /proc read.  An entry can vanish whenever
+ * the lock is dropped: it is found again by start and id each time.
+ */
+#include "sys/advise.h"
+#include "core/budget.h"
+#include "work/engine.h"
+#include "work/follow.h"
+#include "work/front.h"
+#include "work/iolimit.h"
+#include "core/options.h"
+#include "core/pressure.h"
+#include "work/stats.h"
+#include "core/table.h"
+#include "work/window.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SLICE_BYTES (64u * 1024u * 1024u)
+/* Pace of WILLNEED alone, on kernels without MADV_POPULATE_READ. */
+#define UNPOPULATED_PACE_BPS (256u * 1024u * 1024u)
+/* A mapping stopped by the budget is picked again once this much (or what
+ * it has left, if less) is free: more than one step, so that it moves. */
+#define RESUME_MIN ((uint64_t)4 << 20)
+#define REMEASURE_NS (200ll * 1000000ll)
+#define REMEASURE_MAX 16
+
+static uint64_t charged;    /* lifetime total, guarded by table_lock */
+static uint64_t held;       /* sum of the entries' held, guarded by table_lock */
+static uint64_t given_back; /* lifetime total, guarded by table_lock */
+static uint64_t last_id;    /* round-robin cursor, guarded by table_lock */
+static int64_t last_remeasure_ns; /* atomic, set by the one measuring */
+static int remeasuring;           /* atomic: a helper is measuring (the claim) */
+/* This helper thread's window (window.c): what it learnt carries over. */
+static __thread struct pf_window helper_window;
+
+uint64_t pf_engine_brought_in(void)
+{
+	return __atomic_load_n(&charged, __ATOMIC_RELAXED);
+}
+
+uint64_t pf_engine_held(void)
+{
+	return __atomic_load_n(&held, __ATOMIC_RELAXED);
+}
+
+uint64_t pf_engine_given_back(void)
+{
+	return __atomic_load_n(&given_back, __ATOMIC_RELAXED);
+}
+
+bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room)
+{
+	if (held + fresh > pf_engine_budget() || fresh > room)
+		return false;
+	__atomic_store_n(&charged, charged + fresh, __ATOMIC_RELAXED);
+	__atomic_store_n(&held, held + fresh, __ATOMIC_RELAXED);
+	m->held += fresh;
+	return true;
+}
+
+void pf_engine_charge_caused_locked(struct pf_mapping *m, uint64_t bytes)
+{
+	__atomic_store_n(&charged, charged + bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&held, held + bytes, __ATOMIC_RELAXED);
+	m->held += bytes;
+	m->bytes_in += bytes;
+	m->caused_ahead += bytes;
+}
+
+/* Of `bytes` a step found in memory (or charged and did not read), those
+ * the readahead behind earlier populate steps read: charged then, so
+ * prefault's own.  Takes them off caused_ahead and returns how many. */
+static uint64_t take_caused_locked(struct pf_mapping *m, uint64_t bytes)
+{
+	uint64_t own = bytes < m->caused_ahead ? bytes : m->caused_ahead;
+	m->caused_ahead -= own;
+	return own;
+}
+
+/* Takes bytes off the total held (guarding against a drift below 0). */
+static void unhold_locked(uint64_t bytes)
+{
+	__atomic_store_n(&held, held > bytes ? held - bytes : 0, __ATOMIC_RELAXED);
+}
+
+void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes)
+{
+	if (bytes > m->held)
+		bytes = m->held;
+	m->held -= bytes;
+	unhold_locked(bytes);
+	__atomic_store_n(&given_back, given_back + bytes, __ATOMIC_RELAXED);
+}
+
+void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes, bool was_resident)
+{
+	if (bytes > m->held)
+		bytes = m->held;
+	m->held -= bytes;
+	unhold_locked(bytes);
+	__atomic_store_n(&charged, charged > bytes ? charged - bytes : 0, __ATOMIC_RELAXED);
+	m->bytes_in -= bytes < m->bytes_in ? bytes : m->bytes_in;
+	if (was_resident)
+		m->resident_before += bytes;
+}
+
+/* Bytes of [x0, x1) within [y0, y1). */
+static uint64_t overlap(uintptr_t x0, uintptr_t x1, uintptr_t y0, uintptr_t y1)
+{
+	uintptr_t a = x0 > y0 ? x0 : y0, b = x1 < y1 ? x1 : y1;
+	return b > a ? b - a : 0;
+}
+
+/* The range m's charges were made in: whole mappings charge from their
+ * start up to `ahead`; followed ones (or ones that were) anywhere. */
+static uintptr_t charged_end_locked(const struct pf_mapping *m)
+{
+	if (m->ahead && !pf_front_find_locked(m->start, m->id))
+		return m->start + m->ahead;
+	return m->start + m->len;
+}
+
+void pf_engine_cut_locked(struct pf_mapping *m, struct pf_mapping *right, uintptr_t a, uintptr_t b)
+{
+	if (!m->held)
+		return;
+	uintptr_t s = m->start, e = charged_end_locked(m);
+	uint64_t span = e - s, total = m->held;
+	uint64_t left = (uint64_t)((unsigned __int128)total * overlap(s, a, s, e) / span);
+	uint64_t keep = right ? (uint64_t)((unsigned __int128)total * overlap(b, m->start + m->len, s, e) / span) : 0;
+	uint64_t gone = total - left - keep;
+	m->held = left;
+	if (right)
+		right->held = keep;
+	unhold_locked(gone);
+	__atomic_store_n(&given_back, given_back + gone, __ATOMIC_RELAXED);
+}
+
+int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
+{
+	int idle = 0;
+	if (!__atomic_compare_exchange_n(&remeasuring, &idle, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return -1;
+	int64_t now = pf_now_ns(), was = __atomic_load_n(&last_remeasure_ns, __ATOMIC_RELAXED);
+	if (was && now - was < REMEASURE_NS) {
+		__atomic_store_n(&remeasuring, 0, __ATOMIC_RELEASE);
+		return -1;
+	}
+	__atomic_store_n(&last_remeasure_ns, now, __ATOMIC_RELAXED);
+	struct { /* ~9 KiB of the helper's 256 KiB stack */
+		uintptr_t start;
+		uint64_t id, held;
+		size_t span;
+		dev_t dev;
+		ino_t ino;
+		char path[PF_PATH_MAX];
+	} c[REMEASURE_MAX];
+	unsigned n = 0;
+	pf_table_lock();
+	for (struct pf_mapping *m = pf_table_head_locked(); m; m = m->hh.next) {
+		if (!m->held || pf_front_find_locked(m->start, m->id))
+			continue;
+		if (m->state == PF_ACTIVE && !(m->start == own_start && m->id == own_id))
+			continue;
+		/* Keep the REMEASURE_MAX largest holders. */
+		unsigned k = n;
+		if (n == REMEASURE_MAX) {
+			k = 0;
+			for (unsigned i = 1; i < n; i++)
+				if (c[i].held < c[k].held)
+					k = i;
+			if (c[k].held >= m->held)
+				continue;
+		} else {
+			n++;
+		}
+		c[k].start = m->start;
+		c[k].id = m->id;
+		c[k].held = m->held;
+		c[k].span = charged_end_locked(m) - m->start;
+		c[k].dev = m->dev;
+		c[k].ino = m->ino;
+		memcpy(c[k].path, m->path, sizeof c[k].path);
+	}
+	pf_table_unlock();
+
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t freed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		long res = pf_count_resident(pf_count_mode(c[i].path, c[i].dev, c[i].ino), c[i].start,
+					     c[i].span);
+		if (res < 0)
+			continue; /* gone: its cut gives it back */
+		uint64_t there = (uint64_t)res * page;
+		if (there >= c[i].held)
+			continue;
+		/* Only what was held when measured: charges made since are
+		 * beyond the span measured. */
+		pf_table_lock();
+		struct pf_mapping *m = pf_table_find_locked(c[i].start, c[i].id);
+		if (m) {
+			uint64_t r = c[i].held - there;
+			if (r > m->held)
+				r = m->held;
+			pf_engine_release_locked(m, r);
+			freed += r;
+		}
+		pf_table_unlock();
+	}
+	__atomic_store_n(&remeasuring, 0, __ATOMIC_RELEASE);
+	return (int64_t)freed;
+}
+
+/* What a helper works from while the lock is dropped. */
+struct job {
+	uintptr_t start;
+	uint64_t id;
+	size_t len, done, ahead;
+	dev_t dev;
+	ino_t ino;
+	enum pf_count count;       /* how the charge counts what is in memory */
+	bool resumed;              /* picked again after the budget stopped it */
+	uint64_t bytes_in, resident_before;
+	unsigned errors;
+	int last_err;
+	int64_t t_begin_ns;
+	int64_t rb;                /* the thread's read bytes after its last step; -1: not counted */
+	char path[PF_PATH_MAX];
+};
+
+/* A mapping the budget stopped may go on: RESUME_MIN (or what it has left)
+ * is free in the budget and in the room memory pressure leaves. */
+static bool may_resume_locked(const struct pf_mapping *m)
+{
+	uint64_t want = m->len > m->done ? m->len - m->done : 0;
+	if (want > RESUME_MIN)
+		want = RESUME_MIN;
+	return held + want <= pf_engine_budget() && want <= pf_pressure_room_cached();
+}
+
+/* A new mapping that fits the budget but not what is left of it: it would
+ * be followed (follow.c) for want of what other mappings hold. */
+static bool short_of_budget_locked(const struct pf_mapping *m)
+{
+	uint64_t budget = pf_engine_budget();
+	return m->state == PF_QUEUED && !m->done && !m->ahead && m->len <= budget &&
+	       held + m->len > budget && !pf_front_find_locked(m->start, m->id);
+}
+
+static struct pf_mapping *pick_locked(bool *others, int64_t now)
+{
+	struct pf_mapping *m, *best = NULL, *first = NULL;
+	unsigned waiting = 0;
+	for (m = pf_table_head_locked(); m; m = m->hh.next) {
+		if (m->state == PF_WAITING ? !may_resume_locked(m) :
+		    m->state != PF_QUEUED || !pf_follow_due_locked(m, now))
+			continue;
+		waiting++;
+		if (!first || m->id < first->id)
+			first = m;
+		if (m->id > last_id && (!best || m->id < best->id))
+			best = m;
+	}
+	*others = waiting > 1;
+	return best ? best : first;
+}
+
+static void snapshot(struct job *j, const struct pf_mapping *m)
+{
+	j->len = m->len;
+	j->bytes_in = m->bytes_in;
+	j->resident_before = m->resident_before;
+	j->errors = m->errors;
+	j->last_err = m->last_err;
+}
+
+static void queue_done(const struct job *j, const char *result)
+{
+	if (!pf_stats_enabled())
+		return;
+	struct pf_event ev;
+	memset(&ev, 0, sizeof ev);
+	ev.type = PF_EV_DONE;
+	ev.t = pf_now();
+	ev.id = j->id;
+	ev.addr = j->start;
+	ev.len = j->len;
+	ev.reason = result;
+	ev.bytes_in = j->bytes_in;
+	ev.resident_before = j->resident_before;
+	ev.ms = (double)(pf_now_ns() - j->t_begin_ns) / 1e6;
+	ev.errors = j->errors;
+	ev.last_err = j->last_err;
+	memcpy(ev.path, j->path, sizeof ev.path);
+	pf_stats_queue(&ev);
+}
+
+static void pace(size_t bytes)
+{
+	uint64_t ns = (uint64_t)bytes * 1000000000ull / UNPOPULATED_PACE_BPS;
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+	nanosleep(&ts, NULL);
+}
+
+enum outcome { GOING, SLICE_END, COMPLETE, BUDGET, UNMAPPED, FAILED };
+
+/* What the helper thread read since its last step (rounded up to pages),
+ * or UINT64_MAX when that cannot be told: a file not on a block device
+ * (pf_thread_read_bytes, budget.h), or /proc unreadable. */
+static uint64_t read_since_last(struct job *j, size_t page)
+{
+	if (j->rb < 0)
+		return UINT64_MAX;
+	int64_t now = pf_thread_read_bytes();
+	if (now < j->rb) {
+		j->rb = -1;
+		return UINT64_MAX;
+	}
+	uint64_t d = (uint64_t)(now - j->rb);
+	j->rb = now;
+	return (d + page - 1) / page * page;
+}
+
+/* Issues WILLNEED for one step at j->ahead, charging the budget.
+ *
+ * The charge is what the count mode says is not in memory; it is cut to
+ * what the thread then read: pages counted high (PF_COUNT_MAPPED: in the
+ * page cache, not mapped here) and pages mincore does not count while
+ * their read is in flight (not uptodate).  Such pages read by the
+ * readahead behind an earlier populate step were charged then
+ * (caused_ahead); the rest were others' (resident before). */
+static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *fresh_out)
+{
+	long res = pf_count_resident(j->count, j->start + j->ahead, n);
+	if (res < 0)
+		return UNMAPPED;
+	uint64_t fresh = (uint64_t)((n + page - 1) / page - (size_t)res) * page;
+	uint64_t room = pf_pressure_room();
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
+	if (!m) {
+		pf_table_unlock();
+		return UNMAPPED;
+	}
+	if (!pf_engine_charge_locked(m, fresh, room)) {
+		pf_table_unlock();
+		return BUDGET;
+	}
+	m->bytes_in += fresh;
+	uint64_t there = (uint64_t)res * page;
+	m->resident_before += there - take_caused_locked(m, there);
+	m->ahead = j->ahead + n;
+	snapshot(j, m);
+	pf_table_unlock();
+	if (fresh) {
+		pf_iolimit_willneed(j->dev, j->start + j->ahead, n, (size_t)fresh);
+		uint64_t read = read_since_last(j, page);
+		if (read < fresh) {
+			pf_table_lock();
+			m = pf_table_find_locked(j->start, j->id);
+			if (m) {
+				uint64_t over = fresh - read, own = take_caused_locked(m, over);
+				pf_engine_uncharge_locked(m, over - own, true);
+				pf_engine_uncharge_locked(m, own, false);
+				snapshot(j, m);
+			}
+			pf_table_unlock();
+			fresh = read;
+		}
+	}
+	j->ahead += n;
+	*fresh_out = fresh != 0;
+	return GOING;
+}
+
+/* Maps in one step at j->done.  A page the program's own readahead marked
+ * (PG_readahead) makes the step's fault start the kernel's readahead of the
+ * next read_ahead_kb: prefault's doing, so what the thread read meanwhile
+ * is charged too, even past the budget (it is in memory already; the next
+ * step then finds the budget spent), and remembered (caused_ahead) for
+ * the steps that reach it. */
+static enum outcome populate_step(struct job *j, size_t n, size_t page)
+{
+	int err = 0;
+	if (pf_populate_read_supported())
+		err = pf_iolimit_populate(j->dev, j->start + j->done, n);
+	else
+		pace(n);
+	uint64_t caused = read_since_last(j, page);
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
+	if (!m) {
+		pf_table_unlock();
+		return UNMAPPED;
+	}
+	if (caused && caused != UINT64_MAX)
+		pf_engine_charge_caused_locked(m, caused);
+	if (err) {
+		m->errors++;
+		m->last_err = err;
+	}
+	m->done = j->done + n;
+	snapshot(j, m);
+	pf_table_unlock();
+	j->done += n;
+	return err ? FAILED : GOING;
+}
+
+static enum outcome run_slice(struct job *j, size_t slice_end)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct pf_window *w = &helper_window;
+	pf_window_start(w, pf_readahead_step(j->dev), (size_t)(pf_opt.window / pf_opt.threads), page,
+			pf_iolimit_queue_ms(j->dev));
+	j->rb = major(j->dev) ? pf_thread_read_bytes() : -1;
+	bool budget_hit = false;
+
+	for (;;) {
+		if (slice_end > j->len)
+			slice_end = j->len;
+		/* While the program waits on the disk, one read at a time. */
+		bool stand_back = pf_iolimit_stand_back(j->dev);
+		while (!budget_hit && j->ahead < slice_end &&
+		       (stand_back ? j->ahead == j->done : pf_window_room(w, j->ahead, j->done))) {
+			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page), stand_back);
+			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
+			bool fresh = false;
+			enum outcome o = read_ahead_step(j, n, page, &fresh);
+			if (o == BUDGET)
+				budget_hit = true;
+			else if (o != GOING)
+				return o;
+			else
+				pf_window_issued(w, j->ahead, fresh);
+		}
+		if (j->done < j->ahead) {
+			size_t step = pf_window_step(w, page);
+			size_t n = j->ahead - j->done < step ? j->ahead - j->done : step;
+			enum outcome o = populate_step(j, n, page);
+			pf_window_populated(w, j->done);
+			if (o != GOING)
+				return o;
+			pf_stats_tick();
+			continue;
+		}
+		if (j->done >= j->len)
+			return COMPLETE;
+		return budget_hit ? BUDGET : SLICE_END;
+	}
+}
+
+static const char *result_name(enum outcome o)
+{
+	switch (o) {
+	case COMPLETE: return "complete";
+	case BUDGET: return "budget";
+	case UNMAPPED: return "unmapped";
+	default: return "error";
+	}
+}
+
+static bool entry_alive(uintptr_t start, uint64_t id)
+{
+	struct pf_mapping *m = pf_table_find_locked(start, id);
+	return m && m->state != PF_FINISHED;
+}
+
+/* A followed mapping's round (follow.c); table_lock held on entry, not on
+ * return. */
+static bool follow_once(struct pf_mapping *m, struct pf_follow *f)
+{
+	uintptr_t start = m->start;
+	uint64_t id = m->id;
+	dev_t dev = m->dev;
+	ino_t ino = m->ino;
+	char path[PF_PATH_MAX];
+	memcpy(path, m->path, sizeof path);
+	pf_table_unlock();
+
+	const char *result = pf_follow_round(f, dev, path, pf_count_mode(path, dev, ino));
+
+	pf_table_lock();
+	m = pf_table_find_locked(start, id);
+	if (m) {
+		m->state = result ? PF_FINISHED : PF_QUEUED;
+		if (result && strcmp(result, "unmapped")) {
+			struct job j;
+			memset(&j, 0, sizeof j);
+			j.start = start;
+			j.id = id;
+			j.t_begin_ns = m->t_begin_ns;
+			memcpy(j.path, path, sizeof j.path);
+			snapshot(&j, m);
+			queue_done(&j, result);
+		}
+	}
+	if (result)
+		pf_front_free_locked(f);
+	pf_table_unlock();
+	return true;
+}
+
+bool pf_engine_work_once(void)
+{
+	struct job j;
+	bool others;
+	int64_t now = pf_now_ns();
+	(void)pf_pressure_room(); /* refreshes the cache follow.c reads under the lock */
+	pf_table_lock();
+	struct pf_mapping *m = pick_locked(&others, now);
+	if (m && short_of_budget_locked(m)) {
+		/* It would be followed for want of what others hold: first
+		 * give back what of that the kernel evicted.  While another
+		 * helper measures, decide nothing (it may give back enough). */
+		pf_table_unlock();
+		if (pf_engine_remeasure(0, 0) < 0 && __atomic_load_n(&remeasuring, __ATOMIC_ACQUIRE)) {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			return true;
+		}
+		pf_table_lock();
+		m = pick_locked(&others, now);
+	}
+	if (!m) {
+		/* Followed mappings wait for their next poll: sleep until then. */
+		int64_t due = pf_front_sweep_locked(entry_alive);
+		pf_table_unlock();
+		if (!due)
+			return false;
+		int64_t ns = due - now;
+		if (ns > 100000000)
+			ns = 100000000;
+		if (ns > 0) {
+			struct timespec ts = { 0, (long)ns };
+			nanosleep(&ts, NULL);
+		}
+		return true;
+	}
+	j.resumed = m->state == PF_WAITING;
+	m->state = PF_ACTIVE;
+	if (!m->t_begin_ns)
+		m->t_begin_ns = now;
+	last_id = m->id;
+	struct pf_follow *f = pf_follow_for_locked(m);
+	if (f)
+		return follow_once(m, f);
+	j.start = m->start;
+	j.id = m->id;
+	j.done = m->done;
+	j.ahead = m->ahead > m->done ? m->done : m->ahead;
+	j.dev = m->dev;
+	j.ino = m->ino;
+	j.t_begin_ns = m->t_begin_ns;
+	memcpy(j.path, m->path, sizeof j.path);
+	snapshot(&j, m);
+	pf_table_unlock();
+
+	j.count = pf_count_mode(j.path, j.dev, j.ino);
+	size_t slice_end = others ? j.done + SLICE_BYTES : j.len;
+	enum outcome o = run_slice(&j, slice_end);
+	/* Spent: what the kernel evicted since is not held any more. */
+	if (o == BUDGET && pf_engine_remeasure(j.start, j.id) > 0)
+		o = SLICE_END;
+
+	pf_table_lock();
+	m = pf_table_find_locked(j.start, j.id);
+	bool finished = o != SLICE_END;
+	if (m) {
+		snapshot(&j, m);
+		if (o == SLICE_END && m->done >= m->len) {
+			o = COMPLETE;
+			finished = true;
+		}
+		m->state = o == BUDGET ? PF_WAITING : finished ? PF_FINISHED : PF_QUEUED;
+	}
+	/* A mapping the budget stopped again says so once. */
+	if (finished && !(o == BUDGET && j.resumed))
+		queue_done(&j, result_name(o));
+	pf_table_unlock();
+	return true;
+}
