@@ -328,7 +328,7 @@ for i in range(100000):
 @test "a chart that cannot be written (README's example outside the checkout): one line, exit 1" {
 	local f="$BATS_TEST_TMPDIR/small.jsonl"
 	small_report "$f"
-	# README: `prefault report --chart docs/report.svg FILE`, run where there is no docs/.
+	# docs/benchmarks.md's real run draws docs/report.svg; here `--chart docs/report.svg` runs where there is no docs/.
 	cd "$BATS_TEST_TMPDIR"
 	run --separate-stderr "$WRAPPER" report --chart docs/report.svg "$f"
 	show
