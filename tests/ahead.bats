@@ -45,7 +45,7 @@ scan_run() {
 # 1 MiB marks where it waited for the page 8 MiB ahead, prefault brought it
 # in (no wait ran out while pages kept coming), and at most 2 were left
 # unserved, nothing coming in for 3 s (a front lost among chunks the kernel
-# mapped whole, README's limit; without front-following, dozens are).
+# mapped whole, docs/design.md's limit; without front-following, dozens are).
 served() {
 	local missed ahead
 	missed="$(field "t$1_missed")"
@@ -64,9 +64,9 @@ served() {
 # scan ran, never above (budget + window) + 10%, plus for each front what is
 # not prefault's: the kernel's own readahead for the program (read_ahead_kb
 # of the test disk: 8 MiB on these VMs) and the 2 MiB kept behind it, 12 MiB
-# once the follower went blind (4 or more blind chunks: README, "Limits").
+# once the follower went blind (4 or more blind chunks: docs/design.md, "Larger than the budget": limits).
 # Where blind chunks made the follower lose the front for good (its last
-# record not in "fronts" mode), README's limit says residency is not bounded:
+# record not in "fronts" mode), docs/design.md's limit says residency is not bounded:
 # that is said and the bound left out.  Seen once in ~70 runs here (82 blind
 # chunks, 168 MiB resident, as plain's reads leave it); prefault's own
 # holding stays checked by the callers (held <= budget).
@@ -118,7 +118,7 @@ within_budget() {
 	# a part prefault has not read, and without the hint the kernel's own
 	# readahead there (read_ahead_kb 8 MiB on these VMs) builds 2 MiB folios
 	# that the kernel maps whole, sentinels included, so prefault cannot see
-	# that front reliably (README, "Larger than the budget": limits).  The
+	# that front reliably (docs/design.md, "Larger than the budget": limits).  The
 	# second starts once the first is 16 MiB in (its front seen: -S).
 	scan_run -R -t 2 -S 16M -w 40000 -W
 	served 0

@@ -3,7 +3,7 @@
 # paces its own reads beneath it, so that the limit's budget is left for the
 # program's faults; a program that faults fast turns the pacing off.
 # (What the pacing buys, the latency of the program's faults, is measured by
-# `make bench`-style benchmarks, not here: see README, "Under a cgroup's I/O
+# `make bench`-style benchmarks, not here: see docs/design.md, "Under a cgroup's I/O
 # limit".)
 
 load test_helper
