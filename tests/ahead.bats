@@ -81,7 +81,7 @@ within_budget() {
 	if [ "$(stats_eval "$stats" 'max([r["blind"] for r in R if r["ev"] == "ahead"] + [0]) >= 4')" = True ]; then
 		keep=$((12 * MiB))
 		if [ "$(stats_eval "$stats" '[r["mode"] for r in R if r["ev"] == "ahead"][-1] != "fronts"')" = True ]; then
-			echo "max_resident=$max: the front was lost among blind chunks (README, Limits); no bound" >&3
+			echo "max_resident=$max: the front was lost among blind chunks (docs/design.md, "Larger than the budget"); no bound" >&3
 			return 0
 		fi
 	fi

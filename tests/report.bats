@@ -325,7 +325,7 @@ for i in range(100000):
 	[ "$stderr" = "prefault-report: $BATS_TEST_TMPDIR/caf\\xe9-none.jsonl: No such file or directory" ]
 }
 
-@test "a chart that cannot be written (README's example outside the checkout): one line, exit 1" {
+@test "a chart that cannot be written (docs/benchmarks.md's example outside the checkout): one line, exit 1" {
 	local f="$BATS_TEST_TMPDIR/small.jsonl"
 	small_report "$f"
 	# docs/benchmarks.md's real run draws docs/report.svg; here `--chart docs/report.svg` runs where there is no docs/.

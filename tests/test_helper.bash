@@ -118,7 +118,7 @@ without_lines() {
 }
 
 # stats_check FILE: FILE is JSON Lines and every record has the fields the
-# README lists for its kind; prints the problems and fails otherwise.
+# docs/stats-format.md lists for its kind; prints the problems and fails otherwise.
 stats_check() {
 	python3 - "$1" <<'EOF'
 import json, sys
