@@ -27,7 +27,6 @@
  */
 #include "core/budget.h"
 #include "sys/advise.h"
-#include "work/engine.h"
 #include "core/options.h"
 #include "sys/pagemap.h"
 #include "sys/procfs.h"

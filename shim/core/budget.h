@@ -11,6 +11,8 @@
 
 /* Reads memory facts and fixes the budget; returns it.  Constructor only. */
 uint64_t pf_budget_compute(void);
+/* The budget fixed (0 before pf_budget_compute). */
+uint64_t pf_engine_budget(void);
 /* MemAvailable in bytes (0 when unreadable), and the cgroup's limit minus
  * its usage (UINT64_MAX when unlimited).  Each reads a few small files. */
 uint64_t pf_mem_available(void);

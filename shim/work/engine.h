@@ -1,33 +1,18 @@
 /*
- * engine.h - what to bring in, when, and the helper threads that do it
- * (engine.c, helpers.c).
+ * engine.h - what to bring in, and when (engine.c), run by the helper
+ * threads (helpers.h).
  *
  * Sources of mappings (hooks, discovery) put entries in the table and call
- * pf_engine_wake().  Helpers pick chunks fairly across mappings, step
- * MADV_WILLNEED a bounded window ahead and MADV_POPULATE_READ behind it,
- * and stop at the budget, which caps what prefault holds at once.
+ * pf_engine_wake() (helpers.h).  Helpers pick chunks fairly across
+ * mappings, step MADV_WILLNEED a bounded window ahead and
+ * MADV_POPULATE_READ behind it, and stop at the budget, which caps what
+ * prefault holds at once.
  */
 #ifndef PF_ENGINE_H
 #define PF_ENGINE_H
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* There is new work: start the helpers if none runs, or wake them.  Never
- * waits for a helper; safe to call from a hook. */
-void pf_engine_wake(void);
-/* True on the helper threads (and on discovery's thread). */
-bool pf_is_helper_thread(void);
-/* Registers the calling thread as one of prefault's own (its faults count as
- * the helpers'), or unregisters it before it exits. */
-void pf_helper_register(void);
-void pf_helper_unregister(void);
-/* fork: helpers_lock, then the child forgets the helpers it does not have. */
-void pf_helpers_lock(void);
-void pf_helpers_unlock(void);
-void pf_engine_after_fork_child(void);
-/* True when tid is one of prefault's threads (procstat.c). */
-bool pf_helper_tid_known(int tid);
 
 /* The policy (engine.c), run by helpers: does one slice of work and returns
  * true, or returns false when there is nothing to do. */
@@ -41,10 +26,9 @@ bool pf_engine_work_once(void);
  * evicted it.  Each entry carries its share (pf_mapping.held); `held` is
  * their sum. */
 struct pf_mapping;
-/* Bytes brought in so far (charged, lifetime), the budget (budget.c), what
- * is held now, and what was given back so far (lifetime). */
+/* Bytes brought in so far (charged, lifetime), what is held now, and what
+ * was given back so far (lifetime). */
 uint64_t pf_engine_brought_in(void);
-uint64_t pf_engine_budget(void);
 uint64_t pf_engine_held(void);
 uint64_t pf_engine_given_back(void);
 /* With table_lock held: charges fresh bytes to m if the budget (and room,

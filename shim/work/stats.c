@@ -34,6 +34,7 @@
 #include "work/iolimit.h"
 #include "lib/discover.h"
 #include "sys/advise.h"
+#include "core/budget.h"
 #include "work/engine.h"
 #include "core/log.h"
 #include "core/options.h"
