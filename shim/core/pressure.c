@@ -18,7 +18,7 @@
 #include "core/pressure.h"
 #include "core/budget.h"
 #include "sys/meminfo.h"
-#include "work/engine.h"
+#include "core/account.h"
 #include "work/stats.h"
 
 

@@ -1,6 +1,6 @@
 /*
- * engine.c - the policy: which mapping a helper serves next, how far it
- * may read ahead, and the budget's account.
+ * engine.c - the policy: which mapping a helper serves next, and how far
+ * it may read ahead.
  *
  * A helper takes one mapping at a time, round-robin by id, for a slice of
  * SLICE_BYTES when others are waiting (the whole mapping otherwise).  Within
@@ -11,34 +11,29 @@
  * disk (progwait.h) one small step is in flight at most.  A slice ends
  * with nothing in flight.
  *
- * The budget caps what prefault holds at once, and counts all it causes.
- * Bytes are charged before WILLNEED is issued, counting only pages already
- * in memory as budget.c counts them (mincore; for a file the process may
- * not write, the pages it maps); on a block device the charge is then cut
- * to what the thread read (/proc/thread-self/io), and what a populate step
- * read (the kernel's readahead behind a page the program's readahead
- * marked) is charged too (populate_step).  Each entry carries what it holds
- * (pf_mapping.held); `held` is their sum.  It is given back:
- *  - when the range goes: table.c hands every cut (munmap, MAP_FIXED over,
- *    mremap, discovery finding it gone) to pf_engine_cut_locked, which
- *    spreads an entry's share evenly over the range its charges were made
- *    in (start to `ahead`; the whole mapping when followed);
- *  - behind the program in followed mappings (follow.c);
- *  - when the budget is spent: pf_engine_remeasure measures again what the
- *    largest holders still have in memory and gives back what the kernel
- *    evicted.  A mapping stopped by the budget waits (PF_WAITING) and is
- *    picked again once RESUME_MIN is free (without a second "budget" done
- *    record), by a running helper: a munmap alone starts none.
+ * The budget caps what prefault holds at once, and counts all it causes
+ * (the account: account.c).  Bytes are charged before WILLNEED is issued,
+ * counting only pages already in memory as budget.c counts them; on a
+ * block device the charge is then cut to what the thread read
+ * (/proc/thread-self/io), and what a populate step read (the kernel's
+ * readahead behind a page the program's readahead marked) is charged too
+ * (populate_step).  When the budget is spent, pf_engine_remeasure
+ * measures again what the largest holders still have in memory and gives
+ * back what the kernel evicted.  A mapping stopped by the budget waits
+ * (PF_WAITING) and is picked again once RESUME_MIN is free (without a
+ * second "budget" done record), by a running helper: a munmap alone starts
+ * none.
  *
  * A mapping larger than what the budget has left is followed instead
  * (follow.c): a window kept ahead of where the program reads.  While a
  * followed mapping lives, a helper polls it (never idle, so it stays).
  *
- * Lock rule: table_lock (table.c) guards every entry, `charged`, `held` and
- * `given_back`; it is taken around bookkeeping only and never held across
+ * Lock rule: table_lock (table.c) guards every entry, the account and
+ * last_id; it is taken around bookkeeping only and never held across
  * madvise, mincore, a pagemap or /proc read.  An entry can vanish whenever
  * the lock is dropped: it is found again by start and id each time.
  */
+#include "core/account.h"
 #include "sys/advise.h"
 #include "core/budget.h"
 #include "work/engine.h"
@@ -66,117 +61,11 @@
 #define REMEASURE_NS (200ll * 1000000ll)
 #define REMEASURE_MAX 16
 
-static uint64_t charged;    /* lifetime total, guarded by table_lock */
-static uint64_t held;       /* sum of the entries' held, guarded by table_lock */
-static uint64_t given_back; /* lifetime total, guarded by table_lock */
 static uint64_t last_id;    /* round-robin cursor, guarded by table_lock */
 static int64_t last_remeasure_ns; /* atomic, set by the one measuring */
 static int remeasuring;           /* atomic: a helper is measuring (the claim) */
 /* This helper thread's window (window.c): what it learnt carries over. */
 static __thread struct pf_window helper_window;
-
-uint64_t pf_engine_brought_in(void)
-{
-	return __atomic_load_n(&charged, __ATOMIC_RELAXED);
-}
-
-uint64_t pf_engine_held(void)
-{
-	return __atomic_load_n(&held, __ATOMIC_RELAXED);
-}
-
-uint64_t pf_engine_given_back(void)
-{
-	return __atomic_load_n(&given_back, __ATOMIC_RELAXED);
-}
-
-bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room)
-{
-	if (held + fresh > pf_engine_budget() || fresh > room)
-		return false;
-	__atomic_store_n(&charged, charged + fresh, __ATOMIC_RELAXED);
-	__atomic_store_n(&held, held + fresh, __ATOMIC_RELAXED);
-	m->held += fresh;
-	return true;
-}
-
-void pf_engine_charge_caused_locked(struct pf_mapping *m, uint64_t bytes)
-{
-	__atomic_store_n(&charged, charged + bytes, __ATOMIC_RELAXED);
-	__atomic_store_n(&held, held + bytes, __ATOMIC_RELAXED);
-	m->held += bytes;
-	m->bytes_in += bytes;
-	m->caused_ahead += bytes;
-}
-
-/* Of `bytes` a step found in memory (or charged and did not read), those
- * the readahead behind earlier populate steps read: charged then, so
- * prefault's own.  Takes them off caused_ahead and returns how many. */
-static uint64_t take_caused_locked(struct pf_mapping *m, uint64_t bytes)
-{
-	uint64_t own = bytes < m->caused_ahead ? bytes : m->caused_ahead;
-	m->caused_ahead -= own;
-	return own;
-}
-
-/* Takes bytes off the total held (guarding against a drift below 0). */
-static void unhold_locked(uint64_t bytes)
-{
-	__atomic_store_n(&held, held > bytes ? held - bytes : 0, __ATOMIC_RELAXED);
-}
-
-void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes)
-{
-	if (bytes > m->held)
-		bytes = m->held;
-	m->held -= bytes;
-	unhold_locked(bytes);
-	__atomic_store_n(&given_back, given_back + bytes, __ATOMIC_RELAXED);
-}
-
-void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes, bool was_resident)
-{
-	if (bytes > m->held)
-		bytes = m->held;
-	m->held -= bytes;
-	unhold_locked(bytes);
-	__atomic_store_n(&charged, charged > bytes ? charged - bytes : 0, __ATOMIC_RELAXED);
-	m->bytes_in -= bytes < m->bytes_in ? bytes : m->bytes_in;
-	if (was_resident)
-		m->resident_before += bytes;
-}
-
-/* Bytes of [x0, x1) within [y0, y1). */
-static uint64_t overlap(uintptr_t x0, uintptr_t x1, uintptr_t y0, uintptr_t y1)
-{
-	uintptr_t a = x0 > y0 ? x0 : y0, b = x1 < y1 ? x1 : y1;
-	return b > a ? b - a : 0;
-}
-
-/* The range m's charges were made in: whole mappings charge from their
- * start up to `ahead`; followed ones (or ones that were) anywhere. */
-static uintptr_t charged_end_locked(const struct pf_mapping *m)
-{
-	if (m->ahead && !pf_front_find_locked(m->start, m->id))
-		return m->start + m->ahead;
-	return m->start + m->len;
-}
-
-void pf_engine_cut_locked(struct pf_mapping *m, struct pf_mapping *right, uintptr_t a, uintptr_t b)
-{
-	if (!m->held)
-		return;
-	uintptr_t s = m->start, e = charged_end_locked(m);
-	uint64_t span = e - s, total = m->held;
-	uint64_t left = (uint64_t)((unsigned __int128)total * overlap(s, a, s, e) / span);
-	uint64_t keep = right ? (uint64_t)((unsigned __int128)total * overlap(b, m->start + m->len, s, e) / span) : 0;
-	uint64_t gone = total - left - keep;
-	m->held = left;
-	if (right)
-		right->held = keep;
-	unhold_locked(gone);
-	__atomic_store_n(&given_back, given_back + gone, __ATOMIC_RELAXED);
-}
 
 int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
 {
@@ -220,7 +109,7 @@ int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
 		c[k].start = m->start;
 		c[k].id = m->id;
 		c[k].held = m->held;
-		c[k].span = charged_end_locked(m) - m->start;
+		c[k].span = pf_account_charged_end_locked(m) - m->start;
 		c[k].dev = m->dev;
 		c[k].ino = m->ino;
 		memcpy(c[k].path, m->path, sizeof c[k].path);
@@ -245,7 +134,7 @@ int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
 			uint64_t r = c[i].held - there;
 			if (r > m->held)
 				r = m->held;
-			pf_engine_release_locked(m, r);
+			pf_account_release_locked(m, r);
 			freed += r;
 		}
 		pf_table_unlock();
@@ -278,16 +167,15 @@ static bool may_resume_locked(const struct pf_mapping *m)
 	uint64_t want = m->len > m->done ? m->len - m->done : 0;
 	if (want > RESUME_MIN)
 		want = RESUME_MIN;
-	return held + want <= pf_engine_budget() && want <= pf_pressure_room_cached();
+	return pf_account_fits_locked(want) && want <= pf_pressure_room_cached();
 }
 
 /* A new mapping that fits the budget but not what is left of it: it would
  * be followed (follow.c) for want of what other mappings hold. */
 static bool short_of_budget_locked(const struct pf_mapping *m)
 {
-	uint64_t budget = pf_engine_budget();
-	return m->state == PF_QUEUED && !m->done && !m->ahead && m->len <= budget &&
-	       held + m->len > budget && !pf_front_find_locked(m->start, m->id);
+	return m->state == PF_QUEUED && !m->done && !m->ahead && m->len <= pf_engine_budget() &&
+	       !pf_account_fits_locked(m->len) && !pf_front_find_locked(m->start, m->id);
 }
 
 static struct pf_mapping *pick_locked(bool *others, int64_t now)
@@ -385,13 +273,10 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 		pf_table_unlock();
 		return UNMAPPED;
 	}
-	if (!pf_engine_charge_locked(m, fresh, room)) {
+	if (!pf_account_charge_step_locked(m, fresh, (uint64_t)res * page, room)) {
 		pf_table_unlock();
 		return BUDGET;
 	}
-	m->bytes_in += fresh;
-	uint64_t there = (uint64_t)res * page;
-	m->resident_before += there - take_caused_locked(m, there);
 	m->ahead = j->ahead + n;
 	snapshot(j, m);
 	pf_table_unlock();
@@ -402,9 +287,7 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 			pf_table_lock();
 			m = pf_table_find_locked(j->start, j->id);
 			if (m) {
-				uint64_t over = fresh - read, own = take_caused_locked(m, over);
-				pf_engine_uncharge_locked(m, over - own, true);
-				pf_engine_uncharge_locked(m, own, false);
+				pf_account_not_read_locked(m, fresh - read);
 				snapshot(j, m);
 			}
 			pf_table_unlock();
@@ -437,7 +320,7 @@ static enum outcome populate_step(struct job *j, size_t n, size_t page)
 		return UNMAPPED;
 	}
 	if (caused && caused != UINT64_MAX)
-		pf_engine_charge_caused_locked(m, caused);
+		pf_account_charge_caused_locked(m, caused);
 	if (err) {
 		m->errors++;
 		m->last_err = err;

@@ -59,6 +59,7 @@
 #include "work/iolimit.h"
 #include "sys/pagemap.h"
 #include "sys/advise.h"
+#include "core/account.h"
 #include "work/engine.h"
 #include "core/options.h"
 #include "core/pressure.h"
@@ -113,7 +114,7 @@ static bool release_credit(struct pf_follow *f, uint64_t credit)
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
 	if (m)
-		pf_engine_release_locked(m, credit);
+		pf_account_release_locked(m, credit);
 	pf_table_unlock();
 	if (m)
 		f->held -= credit < f->held ? credit : f->held;
@@ -183,12 +184,10 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 		pf_table_unlock();
 		return GONE;
 	}
-	if (!pf_engine_charge_locked(m, fresh, room)) {
+	if (!pf_account_charge_step_locked(m, fresh, (uint64_t)res * page, room)) {
 		pf_table_unlock();
 		return NO_BUDGET;
 	}
-	m->bytes_in += fresh;
-	m->resident_before += (uint64_t)res * page;
 	pf_table_unlock();
 	f->held += fresh;
 	int64_t rb0 = fresh && major(dev) ? pf_thread_read_bytes() : -1;
@@ -210,7 +209,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
 			pf_table_lock();
 			m = pf_table_find_locked(f->start, f->id);
 			if (m)
-				pf_engine_uncharge_locked(m, over, true);
+				pf_account_not_read_locked(m, over);
 			pf_table_unlock();
 			f->held -= over < f->held ? over : f->held;
 			pages = read;

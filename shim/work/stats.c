@@ -30,6 +30,7 @@
  * count are atomics.
  */
 #include "work/stats.h"
+#include "core/account.h"
 #include "lib/stdio_locks.h"
 #include "work/iolimit.h"
 #include "lib/discover.h"
