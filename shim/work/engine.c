@@ -17,7 +17,7 @@
  * block device the charge is then cut to what the thread read
  * (/proc/thread-self/io), and what a populate step read (the kernel's
  * readahead behind a page the program's readahead marked) is charged too
- * (populate_step).  When the budget is spent, pf_engine_remeasure
+ * (populate_step).  When the budget is spent, pf_remeasure (remeasure.c)
  * measures again what the largest holders still have in memory and gives
  * back what the kernel evicted.  A mapping stopped by the budget waits
  * (PF_WAITING) and is picked again once RESUME_MIN is free (without a
@@ -36,10 +36,12 @@
 #include "core/account.h"
 #include "sys/advise.h"
 #include "core/budget.h"
+#include "work/done.h"
 #include "work/engine.h"
 #include "work/follow.h"
 #include "work/front.h"
 #include "work/iolimit.h"
+#include "work/remeasure.h"
 #include "core/options.h"
 #include "core/pressure.h"
 #include "work/stats.h"
@@ -58,106 +60,20 @@
 /* A mapping stopped by the budget is picked again once this much (or what
  * it has left, if less) is free: more than one step, so that it moves. */
 #define RESUME_MIN ((uint64_t)4 << 20)
-#define REMEASURE_NS (200ll * 1000000ll)
-#define REMEASURE_MAX 16
 
 static uint64_t last_id;    /* round-robin cursor, guarded by table_lock */
-static int64_t last_remeasure_ns; /* atomic, set by the one measuring */
-static int remeasuring;           /* atomic: a helper is measuring (the claim) */
 /* This helper thread's window (window.c): what it learnt carries over. */
 static __thread struct pf_window helper_window;
 
-int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
-{
-	int idle = 0;
-	if (!__atomic_compare_exchange_n(&remeasuring, &idle, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_RELAXED))
-		return -1;
-	int64_t now = pf_now_ns(), was = __atomic_load_n(&last_remeasure_ns, __ATOMIC_RELAXED);
-	if (was && now - was < REMEASURE_NS) {
-		__atomic_store_n(&remeasuring, 0, __ATOMIC_RELEASE);
-		return -1;
-	}
-	__atomic_store_n(&last_remeasure_ns, now, __ATOMIC_RELAXED);
-	struct { /* ~9 KiB of the helper's 256 KiB stack */
-		uintptr_t start;
-		uint64_t id, held;
-		size_t span;
-		dev_t dev;
-		ino_t ino;
-		char path[PF_PATH_MAX];
-	} c[REMEASURE_MAX];
-	unsigned n = 0;
-	pf_table_lock();
-	for (struct pf_mapping *m = pf_table_head_locked(); m; m = m->hh.next) {
-		if (!m->held || pf_front_find_locked(m->start, m->id))
-			continue;
-		if (m->state == PF_ACTIVE && !(m->start == own_start && m->id == own_id))
-			continue;
-		/* Keep the REMEASURE_MAX largest holders. */
-		unsigned k = n;
-		if (n == REMEASURE_MAX) {
-			k = 0;
-			for (unsigned i = 1; i < n; i++)
-				if (c[i].held < c[k].held)
-					k = i;
-			if (c[k].held >= m->held)
-				continue;
-		} else {
-			n++;
-		}
-		c[k].start = m->start;
-		c[k].id = m->id;
-		c[k].held = m->held;
-		c[k].span = pf_account_charged_end_locked(m) - m->start;
-		c[k].dev = m->dev;
-		c[k].ino = m->ino;
-		memcpy(c[k].path, m->path, sizeof c[k].path);
-	}
-	pf_table_unlock();
-
-	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint64_t freed = 0;
-	for (unsigned i = 0; i < n; i++) {
-		long res = pf_count_resident(pf_count_mode(c[i].path, c[i].dev, c[i].ino), c[i].start,
-					     c[i].span);
-		if (res < 0)
-			continue; /* gone: its cut gives it back */
-		uint64_t there = (uint64_t)res * page;
-		if (there >= c[i].held)
-			continue;
-		/* Only what was held when measured: charges made since are
-		 * beyond the span measured. */
-		pf_table_lock();
-		struct pf_mapping *m = pf_table_find_locked(c[i].start, c[i].id);
-		if (m) {
-			uint64_t r = c[i].held - there;
-			if (r > m->held)
-				r = m->held;
-			pf_account_release_locked(m, r);
-			freed += r;
-		}
-		pf_table_unlock();
-	}
-	__atomic_store_n(&remeasuring, 0, __ATOMIC_RELEASE);
-	return (int64_t)freed;
-}
-
 /* What a helper works from while the lock is dropped. */
 struct job {
-	uintptr_t start;
-	uint64_t id;
-	size_t len, done, ahead;
+	struct pf_done rec;        /* the entry, as its done record will say */
+	size_t done, ahead;
 	dev_t dev;
 	ino_t ino;
 	enum pf_count count;       /* how the charge counts what is in memory */
 	bool resumed;              /* picked again after the budget stopped it */
-	uint64_t bytes_in, resident_before;
-	unsigned errors;
-	int last_err;
-	int64_t t_begin_ns;
 	int64_t rb;                /* the thread's read bytes after its last step; -1: not counted */
-	char path[PF_PATH_MAX];
 };
 
 /* A mapping the budget stopped may go on: RESUME_MIN (or what it has left)
@@ -196,36 +112,6 @@ static struct pf_mapping *pick_locked(bool *others, int64_t now)
 	return best ? best : first;
 }
 
-static void snapshot(struct job *j, const struct pf_mapping *m)
-{
-	j->len = m->len;
-	j->bytes_in = m->bytes_in;
-	j->resident_before = m->resident_before;
-	j->errors = m->errors;
-	j->last_err = m->last_err;
-}
-
-static void queue_done(const struct job *j, const char *result)
-{
-	if (!pf_stats_enabled())
-		return;
-	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = PF_EV_DONE;
-	ev.t = pf_now();
-	ev.id = j->id;
-	ev.addr = j->start;
-	ev.len = j->len;
-	ev.reason = result;
-	ev.bytes_in = j->bytes_in;
-	ev.resident_before = j->resident_before;
-	ev.ms = (double)(pf_now_ns() - j->t_begin_ns) / 1e6;
-	ev.errors = j->errors;
-	ev.last_err = j->last_err;
-	memcpy(ev.path, j->path, sizeof ev.path);
-	pf_stats_queue(&ev);
-}
-
 static void pace(size_t bytes)
 {
 	uint64_t ns = (uint64_t)bytes * 1000000000ull / UNPOPULATED_PACE_BPS;
@@ -262,13 +148,13 @@ static uint64_t read_since_last(struct job *j, size_t page)
  * (caused_ahead); the rest were others' (resident before). */
 static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *fresh_out)
 {
-	long res = pf_count_resident(j->count, j->start + j->ahead, n);
+	long res = pf_count_resident(j->count, j->rec.start + j->ahead, n);
 	if (res < 0)
 		return UNMAPPED;
 	uint64_t fresh = (uint64_t)((n + page - 1) / page - (size_t)res) * page;
 	uint64_t room = pf_pressure_room();
 	pf_table_lock();
-	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
+	struct pf_mapping *m = pf_table_find_locked(j->rec.start, j->rec.id);
 	if (!m) {
 		pf_table_unlock();
 		return UNMAPPED;
@@ -278,17 +164,17 @@ static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *
 		return BUDGET;
 	}
 	m->ahead = j->ahead + n;
-	snapshot(j, m);
+	pf_done_snapshot_locked(&j->rec, m);
 	pf_table_unlock();
 	if (fresh) {
-		pf_iolimit_willneed(j->dev, j->start + j->ahead, n, (size_t)fresh);
+		pf_iolimit_willneed(j->dev, j->rec.start + j->ahead, n, (size_t)fresh);
 		uint64_t read = read_since_last(j, page);
 		if (read < fresh) {
 			pf_table_lock();
-			m = pf_table_find_locked(j->start, j->id);
+			m = pf_table_find_locked(j->rec.start, j->rec.id);
 			if (m) {
 				pf_account_not_read_locked(m, fresh - read);
-				snapshot(j, m);
+				pf_done_snapshot_locked(&j->rec, m);
 			}
 			pf_table_unlock();
 			fresh = read;
@@ -309,12 +195,12 @@ static enum outcome populate_step(struct job *j, size_t n, size_t page)
 {
 	int err = 0;
 	if (pf_populate_read_supported())
-		err = pf_iolimit_populate(j->dev, j->start + j->done, n);
+		err = pf_iolimit_populate(j->dev, j->rec.start + j->done, n);
 	else
 		pace(n);
 	uint64_t caused = read_since_last(j, page);
 	pf_table_lock();
-	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
+	struct pf_mapping *m = pf_table_find_locked(j->rec.start, j->rec.id);
 	if (!m) {
 		pf_table_unlock();
 		return UNMAPPED;
@@ -326,7 +212,7 @@ static enum outcome populate_step(struct job *j, size_t n, size_t page)
 		m->last_err = err;
 	}
 	m->done = j->done + n;
-	snapshot(j, m);
+	pf_done_snapshot_locked(&j->rec, m);
 	pf_table_unlock();
 	j->done += n;
 	return err ? FAILED : GOING;
@@ -342,8 +228,8 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 	bool budget_hit = false;
 
 	for (;;) {
-		if (slice_end > j->len)
-			slice_end = j->len;
+		if (slice_end > j->rec.len)
+			slice_end = j->rec.len;
 		/* While the program waits on the disk, one read at a time. */
 		bool stand_back = pf_iolimit_stand_back(j->dev);
 		while (!budget_hit && j->ahead < slice_end &&
@@ -369,7 +255,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 			pf_stats_tick();
 			continue;
 		}
-		if (j->done >= j->len)
+		if (j->done >= j->rec.len)
 			return COMPLETE;
 		return budget_hit ? BUDGET : SLICE_END;
 	}
@@ -410,14 +296,13 @@ static bool follow_once(struct pf_mapping *m, struct pf_follow *f)
 	if (m) {
 		m->state = result ? PF_FINISHED : PF_QUEUED;
 		if (result && strcmp(result, "unmapped")) {
-			struct job j;
-			memset(&j, 0, sizeof j);
-			j.start = start;
-			j.id = id;
-			j.t_begin_ns = m->t_begin_ns;
-			memcpy(j.path, path, sizeof j.path);
-			snapshot(&j, m);
-			queue_done(&j, result);
+			struct pf_done d;
+			d.start = start;
+			d.id = id;
+			d.t_begin_ns = m->t_begin_ns;
+			memcpy(d.path, path, sizeof d.path);
+			pf_done_snapshot_locked(&d, m);
+			pf_done_queue(&d, result);
 		}
 	}
 	if (result)
@@ -439,7 +324,7 @@ bool pf_engine_work_once(void)
 		 * give back what of that the kernel evicted.  While another
 		 * helper measures, decide nothing (it may give back enough). */
 		pf_table_unlock();
-		if (pf_engine_remeasure(0, 0) < 0 && __atomic_load_n(&remeasuring, __ATOMIC_ACQUIRE)) {
+		if (pf_remeasure(0, 0) < 0 && pf_remeasure_running()) {
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
 			return true;
@@ -470,29 +355,29 @@ bool pf_engine_work_once(void)
 	struct pf_follow *f = pf_follow_for_locked(m);
 	if (f)
 		return follow_once(m, f);
-	j.start = m->start;
-	j.id = m->id;
+	j.rec.start = m->start;
+	j.rec.id = m->id;
 	j.done = m->done;
 	j.ahead = m->ahead > m->done ? m->done : m->ahead;
 	j.dev = m->dev;
 	j.ino = m->ino;
-	j.t_begin_ns = m->t_begin_ns;
-	memcpy(j.path, m->path, sizeof j.path);
-	snapshot(&j, m);
+	j.rec.t_begin_ns = m->t_begin_ns;
+	memcpy(j.rec.path, m->path, sizeof j.rec.path);
+	pf_done_snapshot_locked(&j.rec, m);
 	pf_table_unlock();
 
-	j.count = pf_count_mode(j.path, j.dev, j.ino);
-	size_t slice_end = others ? j.done + SLICE_BYTES : j.len;
+	j.count = pf_count_mode(j.rec.path, j.dev, j.ino);
+	size_t slice_end = others ? j.done + SLICE_BYTES : j.rec.len;
 	enum outcome o = run_slice(&j, slice_end);
 	/* Spent: what the kernel evicted since is not held any more. */
-	if (o == BUDGET && pf_engine_remeasure(j.start, j.id) > 0)
+	if (o == BUDGET && pf_remeasure(j.rec.start, j.rec.id) > 0)
 		o = SLICE_END;
 
 	pf_table_lock();
-	m = pf_table_find_locked(j.start, j.id);
+	m = pf_table_find_locked(j.rec.start, j.rec.id);
 	bool finished = o != SLICE_END;
 	if (m) {
-		snapshot(&j, m);
+		pf_done_snapshot_locked(&j.rec, m);
 		if (o == SLICE_END && m->done >= m->len) {
 			o = COMPLETE;
 			finished = true;
@@ -501,7 +386,7 @@ bool pf_engine_work_once(void)
 	}
 	/* A mapping the budget stopped again says so once. */
 	if (finished && !(o == BUDGET && j.resumed))
-		queue_done(&j, result_name(o));
+		pf_done_queue(&j.rec, result_name(o));
 	pf_table_unlock();
 	return true;
 }

@@ -18,13 +18,6 @@
  * true, or returns false when there is nothing to do. */
 bool pf_engine_work_once(void);
 
-/* The budget is spent: measures again what the entries that hold the most
- * still have in memory and gives back what the kernel evicted.  Skips
- * followed mappings (follow.c measures its own chunks when this returns
- * >= 0) and entries another helper is bringing in, except the caller's own
- * (own_start, own_id).  At most every 200 ms across helpers: -1 when not
- * due, else the bytes given back.  No lock held. */
-int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id);
 /* NULL when prefault is active in this process, else why it is not. */
 const char *pf_inactive_reason(void);
 

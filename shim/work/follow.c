@@ -40,7 +40,7 @@
  *    read while MemAvailable or the cgroup's headroom is below the reserve.
  *    Nothing is ever locked in memory.
  *  - When a round finds the budget spent, the engine measures again what
- *    whole mappings hold (pf_engine_remeasure) and, when it did, this
+ *    whole mappings hold (pf_remeasure) and, when it did, this
  *    mapping's chunks are measured too: pages the kernel evicted leave the
  *    account.
  *  - Charges count what is in memory as budget.c says for the file; on a
@@ -59,8 +59,9 @@
 #include "work/iolimit.h"
 #include "sys/pagemap.h"
 #include "sys/advise.h"
+#include "work/done.h"
 #include "core/account.h"
-#include "work/engine.h"
+#include "work/remeasure.h"
 #include "core/options.h"
 #include "core/pressure.h"
 #include "work/stats.h"
@@ -495,30 +496,25 @@ static void report(struct pf_follow *f, uint64_t budget, uint64_t room)
 	pf_stats_write_record("ahead", buf);
 }
 
+/* The whole-mapping reads stopped at the budget: the done record says so
+ * once, with the followed length. */
 static void queue_budget_done(struct pf_follow *f, const char *path)
 {
-	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
+	struct pf_done d;
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
 	if (m) {
-		ev.bytes_in = m->bytes_in;
-		ev.resident_before = m->resident_before;
-		ev.errors = m->errors;
-		ev.last_err = m->last_err;
-		ev.ms = (double)(pf_now_ns() - m->t_begin_ns) / 1e6;
+		pf_done_snapshot_locked(&d, m);
+		d.t_begin_ns = m->t_begin_ns;
 	}
 	pf_table_unlock();
 	if (!m)
 		return;
-	ev.type = PF_EV_DONE;
-	ev.t = pf_now();
-	ev.id = f->id;
-	ev.addr = f->start;
-	ev.len = f->len;
-	ev.reason = "budget";
-	snprintf(ev.path, sizeof ev.path, "%s", path);
-	pf_stats_queue(&ev);
+	d.start = f->start;
+	d.id = f->id;
+	d.len = f->len;
+	snprintf(d.path, sizeof d.path, "%s", path);
+	pf_done_queue(&d, "budget");
 }
 
 /* What was cached before prefault came is someone else's: never paged out. */
@@ -684,7 +680,7 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path, en
 	if (r == GONE)
 		return "unmapped";
 	/* Spent: what the kernel evicted since is not held any more. */
-	if (starved && pf_engine_remeasure(0, 0) >= 0 && chunks_due(f, now))
+	if (starved && pf_remeasure(0, 0) >= 0 && chunks_due(f, now))
 		remeasure_chunks(f);
 
 	if (pf_stats_enabled() && now - f->last_report_ns >= REPORT_NS &&
