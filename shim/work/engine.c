@@ -36,6 +36,7 @@
 #include "core/account.h"
 #include "sys/advise.h"
 #include "core/budget.h"
+#include "work/charge.h"
 #include "work/done.h"
 #include "work/engine.h"
 #include "work/follow.h"
@@ -138,50 +139,38 @@ static uint64_t read_since_last(struct job *j, size_t page)
 	return (d + page - 1) / page * page;
 }
 
-/* Issues WILLNEED for one step at j->ahead, charging the budget.
- *
- * The charge is what the count mode says is not in memory; it is cut to
- * what the thread then read: pages counted high (PF_COUNT_MAPPED: in the
- * page cache, not mapped here) and pages mincore does not count while
- * their read is in flight (not uptodate).  Such pages read by the
- * readahead behind an earlier populate step were charged then
- * (caused_ahead); the rest were others' (resident before). */
-static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *fresh_out)
+/* pf_charge_read's reads for a step: one WILLNEED, paced by iolimit.c. */
+static void willneed_step(const struct pf_charge *c, uint64_t fresh)
 {
-	long res = pf_count_resident(j->count, j->rec.start + j->ahead, n);
-	if (res < 0)
+	pf_iolimit_willneed(c->dev, c->addr, c->len, (size_t)fresh);
+}
+
+/* Issues WILLNEED for one step at j->ahead, charging the budget
+ * (charge.h): the charge is cut to what the thread then read. */
+static enum outcome read_ahead_step(struct job *j, size_t n, bool *fresh_out)
+{
+	struct pf_charge c = {
+		.start = j->rec.start,
+		.id = j->rec.id,
+		.addr = j->rec.start + j->ahead,
+		.len = n,
+		.dev = j->dev,
+		.count = j->count,
+		.room = pf_pressure_room(),
+		.count_reads = j->rb >= 0,
+		.ahead = j->ahead + n,
+		.rec = &j->rec,
+		.read = willneed_step,
+		.read_bytes = j->rb,
+	};
+	enum pf_charge_result r = pf_charge_read(&c);
+	if (r == PF_CHARGE_GONE)
 		return UNMAPPED;
-	uint64_t fresh = (uint64_t)((n + page - 1) / page - (size_t)res) * page;
-	uint64_t room = pf_pressure_room();
-	pf_table_lock();
-	struct pf_mapping *m = pf_table_find_locked(j->rec.start, j->rec.id);
-	if (!m) {
-		pf_table_unlock();
-		return UNMAPPED;
-	}
-	if (!pf_account_charge_step_locked(m, fresh, (uint64_t)res * page, room)) {
-		pf_table_unlock();
+	if (r == PF_CHARGE_NO_BUDGET)
 		return BUDGET;
-	}
-	m->ahead = j->ahead + n;
-	pf_done_snapshot_locked(&j->rec, m);
-	pf_table_unlock();
-	if (fresh) {
-		pf_iolimit_willneed(j->dev, j->rec.start + j->ahead, n, (size_t)fresh);
-		uint64_t read = read_since_last(j, page);
-		if (read < fresh) {
-			pf_table_lock();
-			m = pf_table_find_locked(j->rec.start, j->rec.id);
-			if (m) {
-				pf_account_not_read_locked(m, fresh - read);
-				pf_done_snapshot_locked(&j->rec, m);
-			}
-			pf_table_unlock();
-			fresh = read;
-		}
-	}
+	j->rb = c.read_bytes;
 	j->ahead += n;
-	*fresh_out = fresh != 0;
+	*fresh_out = c.fresh != 0;
 	return GOING;
 }
 
@@ -237,7 +226,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page), stand_back);
 			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
 			bool fresh = false;
-			enum outcome o = read_ahead_step(j, n, page, &fresh);
+			enum outcome o = read_ahead_step(j, n, &fresh);
 			if (o == BUDGET)
 				budget_hit = true;
 			else if (o != GOING)

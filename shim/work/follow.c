@@ -45,7 +45,8 @@
  *    account.
  *  - Charges count what is in memory as budget.c says for the file; on a
  *    block device a chunk's charge is then cut to what the thread read for
- *    it (counted high, PF_COUNT_MAPPED, or pages whose read was in flight).
+ *    it (counted high, PF_COUNT_MAPPED, or pages whose read was in flight):
+ *    the engine's steps and these chunks are read alike (charge.c).
  *    Unlike the engine's, a round's populate steps are not charged for the
  *    kernel's readahead they start: here that readahead is the program's
  *    own, run a little early, ahead of its front.
@@ -59,6 +60,7 @@
 #include "work/iolimit.h"
 #include "sys/pagemap.h"
 #include "sys/advise.h"
+#include "work/charge.h"
 #include "work/done.h"
 #include "core/account.h"
 #include "work/remeasure.h"
@@ -167,55 +169,41 @@ static size_t chunk_end(const struct pf_follow *f, size_t c)
 	return e < f->len ? e : f->len;
 }
 
-/* Charges chunk c (its pages mincore does not report resident) and starts
- * reading it. */
+/* pf_charge_read's reads for a chunk: WILLNEED in steps (the one given,
+ * as iolimit.c shrinks it), each paced as a read of its whole length. */
+static void willneed_chunk(const struct pf_charge *c, uint64_t fresh)
+{
+	(void)fresh;
+	const size_t *asked = c->arg;
+	size_t step = pf_iolimit_step(c->dev, *asked, pf_iolimit_stand_back(c->dev));
+	for (size_t o = 0; o < c->len; o += step) {
+		size_t piece = c->len - o < step ? c->len - o : step;
+		pf_iolimit_willneed(c->dev, c->addr + o, piece, piece);
+	}
+}
+
+/* Charges chunk c (its pages the round's count mode does not count in
+ * memory) and starts reading it; the chunk holds what the thread read for
+ * it (charge.h). */
 static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t dev, uint64_t room)
 {
-	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = f->start + c * PF_CHUNK;
-	size_t n = chunk_end(f, c) - c * PF_CHUNK;
-	long res = pf_count_resident(round_count, a, n);
-	if (res < 0)
-		return GONE;
-	uint64_t pages = (n + page - 1) / page - (size_t)res;
-	uint64_t fresh = pages * page;
-	pf_table_lock();
-	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
-	if (!m) {
-		pf_table_unlock();
-		return GONE;
-	}
-	if (!pf_account_charge_step_locked(m, fresh, (uint64_t)res * page, room)) {
-		pf_table_unlock();
-		return NO_BUDGET;
-	}
-	pf_table_unlock();
-	f->held += fresh;
-	int64_t rb0 = fresh && major(dev) ? pf_thread_read_bytes() : -1;
-	if (fresh) {
-		step = pf_iolimit_step(dev, step, pf_iolimit_stand_back(dev));
-		for (size_t o = 0; o < n; o += step) {
-			size_t piece = n - o < step ? n - o : step;
-			pf_iolimit_willneed(dev, a + o, piece, piece);
-		}
-	}
-	/* Counted high (PF_COUNT_MAPPED), or pages whose read was in flight
-	 * (mincore counts only uptodate ones): the chunk holds what the thread
-	 * read for it. */
-	int64_t rb1 = rb0 >= 0 ? pf_thread_read_bytes() : -1;
-	if (rb0 >= 0 && rb1 >= rb0) {
-		uint64_t read = ((uint64_t)(rb1 - rb0) + page - 1) / page;
-		if (read < pages) {
-			uint64_t over = (pages - read) * page;
-			pf_table_lock();
-			m = pf_table_find_locked(f->start, f->id);
-			if (m)
-				pf_account_not_read_locked(m, over);
-			pf_table_unlock();
-			f->held -= over < f->held ? over : f->held;
-			pages = read;
-		}
-	}
+	struct pf_charge ch = {
+		.start = f->start,
+		.id = f->id,
+		.addr = f->start + c * PF_CHUNK,
+		.len = chunk_end(f, c) - c * PF_CHUNK,
+		.dev = dev,
+		.count = round_count,
+		.room = room,
+		.count_reads = major(dev) != 0,
+		.read = willneed_chunk,
+		.arg = &step,
+	};
+	enum pf_charge_result r = pf_charge_read(&ch);
+	if (r != PF_CHARGE_READ)
+		return r == PF_CHARGE_GONE ? GONE : NO_BUDGET;
+	f->held += ch.fresh;
+	uint64_t pages = ch.fresh / (size_t)sysconf(_SC_PAGESIZE);
 	f->chunk[c] = (f->chunk[c] & ~PF_CH_PAGES) | (uint32_t)pages | PF_CH_BROUGHT;
 	return OK;
 }
