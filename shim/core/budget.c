@@ -3,7 +3,7 @@
  * as a share of the memory that is available to this process (the smaller
  * of MemAvailable and the cgroup's headroom, v2 or v1); and how a charge
  * counts what of a mapping is already in memory (the rules of the charge
- * itself, and of giving back, are the engine's: engine.c).
+ * itself, and of giving back, are the account's: account.c).
  *
  * The budget is computed once, by the constructor (before any thread of
  * ours exists); no lock: the result is published with an atomic store and

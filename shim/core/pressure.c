@@ -69,7 +69,7 @@ static uint64_t room_of(uint64_t avail, uint64_t reserve)
 	if (avail == 0)
 		return UINT64_MAX;
 	/* brought_in can go down: a charge counted high is cut to what was
-	 * read (engine.c). */
+	 * read (charge.c). */
 	uint64_t now = pf_engine_brought_in(), at = __atomic_load_n(&charged_at_read, __ATOMIC_RELAXED);
 	uint64_t since = now > at ? now - at : 0;
 	return avail > reserve + since ? avail - reserve - since : 0;
