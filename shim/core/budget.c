@@ -3,12 +3,13 @@
  * as a share of the memory that is available to this process (the smaller
  * of MemAvailable and the cgroup's headroom, v2 or v1); and how a charge
  * counts what of a mapping is already in memory (the rules of the charge
- * itself, and of giving back, are the engine's: engine.c).
+ * itself, and of giving back, are the account's: account.c).
  *
  * The budget is computed once, by the constructor (before any thread of
  * ours exists); no lock: the result is published with an atomic store and
- * only read after.  The memory readers are also used, periodically, by
- * pressure.c.
+ * only read after.  The cgroup's headroom is also read, periodically, by
+ * pressure.c; MemAvailable comes from sys/meminfo.c, the group's path from
+ * sys/cgroup.c.
  *
  * Counting (measured on Linux 6.18, as nobody, a cold file of root's, mode
  * 0644): mincore(2) on a mapping of a file the process may not write reports
@@ -27,7 +28,8 @@
  */
 #include "core/budget.h"
 #include "sys/advise.h"
-#include "work/engine.h"
+#include "sys/cgroup.h"
+#include "sys/meminfo.h"
 #include "core/options.h"
 #include "sys/pagemap.h"
 #include "sys/procfs.h"
@@ -46,55 +48,35 @@
 
 static uint64_t budget;
 
-static int read_file(const char *path, char *buf, size_t size)
-{
-	return pf_read_small(path, buf, size) < 0 ? -1 : 0;
-}
-
-uint64_t pf_mem_available(void)
-{
-	char buf[4096];
-	if (read_file("/proc/meminfo", buf, sizeof buf))
-		return 0;
-	const char *p = strstr(buf, "MemAvailable:");
-	return p ? strtoull(p + 13, NULL, 10) * 1024 : 0;
-}
-
 static uint64_t read_u64(const char *dir, const char *name)
 {
 	char path[600], buf[64];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (read_file(path, buf, sizeof buf) || !strncmp(buf, "max", 3))
+	if (pf_read_small(path, buf, sizeof buf) < 0 || !strncmp(buf, "max", 3))
 		return UINT64_MAX;
 	return strtoull(buf, NULL, 10);
 }
 
-/* The cgroup's limit minus its usage, or UINT64_MAX when unlimited. */
+/* The cgroup's limit minus its usage, or UINT64_MAX when unlimited: the
+ * smaller limit of the v1 memory hierarchy's group and the v2 one's. */
 uint64_t pf_cgroup_headroom(void)
 {
-	char buf[2048], dir[600];
-	if (read_file("/proc/self/cgroup", buf, sizeof buf))
-		return UINT64_MAX;
+	char buf[2048], group[579], dir[600]; /* dir holds "/sys/fs/cgroup/memory" and group */
 	uint64_t limit = UINT64_MAX, usage = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *path = strrchr(line, ':');
-		if (!path)
-			continue;
-		if (!strncmp(line, "0::", 3)) {
-			snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", path + 1);
-			uint64_t l = read_u64(dir, "memory.max");
-			if (l < limit) {
-				limit = l;
-				usage = read_u64(dir, "memory.current");
-			}
-		} else if (strstr(line, ":memory:")) {
-			snprintf(dir, sizeof dir, "/sys/fs/cgroup/memory%s", path + 1);
-			uint64_t l = read_u64(dir, "memory.limit_in_bytes");
-			if (l < limit && l < (1ull << 60)) {
-				limit = l;
-				usage = read_u64(dir, "memory.usage_in_bytes");
-			}
+	if (pf_cgroup_own("memory", group, sizeof group, buf, sizeof buf)) {
+		snprintf(dir, sizeof dir, "/sys/fs/cgroup/memory%s", group);
+		uint64_t l = read_u64(dir, "memory.limit_in_bytes");
+		if (l < limit && l < (1ull << 60)) {
+			limit = l;
+			usage = read_u64(dir, "memory.usage_in_bytes");
+		}
+	}
+	if (pf_cgroup_own(NULL, group, sizeof group, buf, sizeof buf)) {
+		snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", group);
+		uint64_t l = read_u64(dir, "memory.max");
+		if (l < limit) {
+			limit = l;
+			usage = read_u64(dir, "memory.current");
 		}
 	}
 	if (limit == UINT64_MAX)

@@ -11,9 +11,10 @@
 
 /* Reads memory facts and fixes the budget; returns it.  Constructor only. */
 uint64_t pf_budget_compute(void);
-/* MemAvailable in bytes (0 when unreadable), and the cgroup's limit minus
- * its usage (UINT64_MAX when unlimited).  Each reads a few small files. */
-uint64_t pf_mem_available(void);
+/* The budget fixed (0 before pf_budget_compute). */
+uint64_t pf_engine_budget(void);
+/* The cgroup's memory limit minus its usage (UINT64_MAX when unlimited);
+ * reads a few small files.  MemAvailable is sys/meminfo.h's. */
 uint64_t pf_cgroup_headroom(void);
 
 /* How a charge counts the pages of a mapping already in memory. */

@@ -17,13 +17,10 @@
  */
 #include "core/pressure.h"
 #include "core/budget.h"
-#include "work/engine.h"
+#include "sys/meminfo.h"
+#include "core/account.h"
 #include "work/stats.h"
 
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #define PRESSURE_PERIOD_NS (200ll * 1000000ll)
 #define RESERVE_MIN (64ull << 20)
@@ -33,21 +30,6 @@
 static int64_t last_read_ns;
 static uint64_t last_avail, last_reserve, machine_reserve, charged_at_read;
 
-static uint64_t mem_total(void)
-{
-	char buf[256];
-	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	const char *p = strstr(buf, "MemTotal:");
-	return p ? strtoull(p + 9, NULL, 10) * 1024 : 0;
-}
-
 static void refresh(void)
 {
 	int64_t now = pf_now_ns();
@@ -56,7 +38,7 @@ static void refresh(void)
 	uint64_t avail = pf_mem_available(), room = pf_cgroup_headroom();
 	uint64_t reserve = __atomic_load_n(&machine_reserve, __ATOMIC_RELAXED);
 	if (!reserve) {
-		reserve = mem_total() / 64;
+		reserve = pf_mem_total() / 64;
 		reserve = reserve < RESERVE_MIN ? RESERVE_MIN : reserve > RESERVE_MAX ? RESERVE_MAX : reserve;
 		__atomic_store_n(&machine_reserve, reserve, __ATOMIC_RELAXED);
 	}
@@ -87,7 +69,7 @@ static uint64_t room_of(uint64_t avail, uint64_t reserve)
 	if (avail == 0)
 		return UINT64_MAX;
 	/* brought_in can go down: a charge counted high is cut to what was
-	 * read (engine.c). */
+	 * read (charge.c). */
 	uint64_t now = pf_engine_brought_in(), at = __atomic_load_n(&charged_at_read, __ATOMIC_RELAXED);
 	uint64_t since = now > at ? now - at : 0;
 	return avail > reserve + since ? avail - reserve - since : 0;

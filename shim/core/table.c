@@ -4,17 +4,18 @@
  *
  * Every way a range leaves the table (munmap, MAP_FIXED over it, mremap,
  * discovery finding it gone) goes through cut_locked, which first hands the
- * range to the engine (pf_engine_cut_locked): the budget's rule of what a
- * range held and gives back lives there, not here.
+ * range to the cut handler (the account's, account.c, which registers it):
+ * the budget's rule of what a range held and gives back lives there, not
+ * here.
  *
- * Lock rule: table_lock guards the table, every entry, the id counter and
- * the bounding range; it is held for bookkeeping only (no system call, no
- * I/O).  The bounding range [lo, hi) and the count are also published with
- * atomics so the hooks can pass an unrelated munmap without the lock.
+ * Lock rule: table_lock guards the table, every entry, the id counter, the
+ * cut handler and the bounding range; it is held for bookkeeping only (no
+ * system call, no I/O).  The bounding range [lo, hi) and the count are
+ * also published with atomics so the hooks can pass an unrelated munmap
+ * without the lock.
  */
 #include "core/table.h"
 #include "sys/alloc.h"
-#include "work/engine.h"
 #include "work/stats.h"
 
 #include <pthread.h>
@@ -28,6 +29,7 @@ static uint64_t next_id = 1;
 static int table_oom;
 static uintptr_t bound_lo = UINTPTR_MAX, bound_hi;
 static size_t count;
+static pf_table_cut_fn *cut_handler;
 
 void pf_table_lock(void)
 {
@@ -42,6 +44,11 @@ void pf_table_unlock(void)
 void pf_table_reset_lock(void)
 {
 	pthread_mutex_init(&table_lock, NULL);
+}
+
+void pf_table_set_cut_handler_locked(pf_table_cut_fn *fn)
+{
+	cut_handler = fn;
 }
 
 struct pf_mapping *pf_table_head_locked(void)
@@ -110,7 +117,7 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 	struct pf_mapping *r = NULL;
 	if (cb < e) {
 		struct pf_mapping right = *m;
-		right.held = 0; /* the engine's to set, below */
+		right.held = 0; /* the cut handler's to set, below */
 		size_t skip = cb - s;
 		right.start = cb;
 		right.len = e - cb;
@@ -123,9 +130,10 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 		if (r)
 			pf_stats_queue_mapping(PF_EV_MAP, r, r->start, r->len);
 	}
-	/* m is still whole here: the engine gives [ca, cb)'s share of what it
-	 * held back to the budget and splits the rest between m and r. */
-	pf_engine_cut_locked(m, r, ca, cb);
+	/* m is still whole here: the account gives [ca, cb)'s share of what
+	 * it held back to the budget and splits the rest between m and r. */
+	if (cut_handler)
+		cut_handler(m, r, ca, cb);
 	if (ca > s) {
 		m->len = ca - s;
 		if (m->ahead > m->len)

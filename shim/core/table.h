@@ -67,17 +67,18 @@ struct pf_mapping {
 	ino_t ino;
 	enum pf_source source;
 	enum pf_state state;
-	size_t ahead;              /* bytes from start given MADV_WILLNEED */
+	size_t ahead;              /* bytes from start given MADV_WILLNEED
+				      (engine.c; 0 while followed: follow.c) */
 	size_t done;               /* bytes from start populated or passed over */
 	uint64_t bytes_in;         /* brought in from disk */
 	uint64_t resident_before;  /* already in memory when reached */
 	uint64_t caused_ahead;     /* read by the kernel's readahead behind the
 				      populate steps, charged as bytes_in, not
-				      reached by `ahead` yet (engine.c) */
-	uint64_t held;             /* bytes the engine charged for it and still
-				      counts as held (engine.c); when a range
-				      leaves the table, cut_locked hands it to
-				      pf_engine_cut_locked */
+				      reached by `ahead` yet (account.c) */
+	uint64_t held;             /* bytes charged for it and still counted as
+				      held (account.c); when a range leaves the
+				      table, cut_locked hands it to the cut
+				      handler */
 	int64_t t_begin_ns;        /* a helper first reached it (0: not yet) */
 	int64_t found_ns;          /* CLOCK_MONOTONIC when tracked: the mapping
 				      existed then (see pf_table_clear_stale) */
@@ -115,6 +116,14 @@ size_t pf_table_count(void);
 struct pf_mapping *pf_table_head_locked(void);
 /* With table_lock held: the entry that still has this start and id. */
 struct pf_mapping *pf_table_find_locked(uintptr_t start, uint64_t id);
+/* The cut handler: with table_lock held, [a, b) of m (still whole) leaves
+ * the table, and the part past b, if any, is now `right` (NULL: none, or no
+ * memory for it).  The account's (account.c), which gives back what that
+ * range held. */
+typedef void pf_table_cut_fn(struct pf_mapping *m, struct pf_mapping *right, uintptr_t a,
+			     uintptr_t b);
+/* With table_lock held: fn hears of every cut from now on. */
+void pf_table_set_cut_handler_locked(pf_table_cut_fn *fn);
 /* Take, release, and (in a fork child) reinitialise table_lock. */
 void pf_table_lock(void);
 void pf_table_unlock(void);

@@ -29,7 +29,7 @@
  * table_lock (to copy the ranges) and never by a hook.
  */
 #include "lib/attrib.h"
-#include "work/engine.h"
+#include "work/helpers.h"
 #include "core/options.h"
 #include "sys/procfs.h"
 #include "sys/real.h"

@@ -68,7 +68,7 @@
  *   shared with the hooks.
  */
 #include "lib/discover.h"
-#include "work/engine.h"
+#include "work/helpers.h"
 #include "lib/gonote.h"
 #include "core/log.h"
 #include "lib/mapwatch.h"

@@ -12,7 +12,7 @@
  * across I/O.
  */
 #include "lib/discover.h"
-#include "work/engine.h"
+#include "work/helpers.h"
 #include "lib/hooks.h"
 #include "core/options.h"
 #include "work/stats.h"

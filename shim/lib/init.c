@@ -20,6 +20,7 @@
 #include "core/budget.h"
 #include "lib/discover.h"
 #include "work/engine.h"
+#include "work/helpers.h"
 #include "lib/hooks.h"
 #include "work/iolimit.h"
 #include "core/log.h"

@@ -1,6 +1,6 @@
 /*
- * engine.c - the policy: which mapping a helper serves next, how far it
- * may read ahead, and the budget's account.
+ * engine.c - the policy: which mapping a helper serves next, and how far
+ * it may read ahead.
  *
  * A helper takes one mapping at a time, round-robin by id, for a slice of
  * SLICE_BYTES when others are waiting (the whole mapping otherwise).  Within
@@ -11,40 +11,38 @@
  * disk (progwait.h) one small step is in flight at most.  A slice ends
  * with nothing in flight.
  *
- * The budget caps what prefault holds at once, and counts all it causes.
- * Bytes are charged before WILLNEED is issued, counting only pages already
- * in memory as budget.c counts them (mincore; for a file the process may
- * not write, the pages it maps); on a block device the charge is then cut
- * to what the thread read (/proc/thread-self/io), and what a populate step
- * read (the kernel's readahead behind a page the program's readahead
- * marked) is charged too (populate_step).  Each entry carries what it holds
- * (pf_mapping.held); `held` is their sum.  It is given back:
- *  - when the range goes: table.c hands every cut (munmap, MAP_FIXED over,
- *    mremap, discovery finding it gone) to pf_engine_cut_locked, which
- *    spreads an entry's share evenly over the range its charges were made
- *    in (start to `ahead`; the whole mapping when followed);
- *  - behind the program in followed mappings (follow.c);
- *  - when the budget is spent: pf_engine_remeasure measures again what the
- *    largest holders still have in memory and gives back what the kernel
- *    evicted.  A mapping stopped by the budget waits (PF_WAITING) and is
- *    picked again once RESUME_MIN is free (without a second "budget" done
- *    record), by a running helper: a munmap alone starts none.
+ * The budget caps what prefault holds at once, and counts all it causes
+ * (the account: account.c).  Bytes are charged before WILLNEED is issued,
+ * counting only pages already in memory as budget.c counts them; on a
+ * block device the charge is then cut to what the thread read
+ * (/proc/thread-self/io), and what a populate step read (the kernel's
+ * readahead behind a page the program's readahead marked) is charged too
+ * (populate_step).  When the budget is spent, pf_remeasure (remeasure.c)
+ * measures again what the largest holders still have in memory and gives
+ * back what the kernel evicted.  A mapping stopped by the budget waits
+ * (PF_WAITING) and is picked again once RESUME_MIN is free (without a
+ * second "budget" done record), by a running helper: a munmap alone starts
+ * none.
  *
  * A mapping larger than what the budget has left is followed instead
  * (follow.c): a window kept ahead of where the program reads.  While a
  * followed mapping lives, a helper polls it (never idle, so it stays).
  *
- * Lock rule: table_lock (table.c) guards every entry, `charged`, `held` and
- * `given_back`; it is taken around bookkeeping only and never held across
+ * Lock rule: table_lock (table.c) guards every entry, the account and
+ * last_id; it is taken around bookkeeping only and never held across
  * madvise, mincore, a pagemap or /proc read.  An entry can vanish whenever
  * the lock is dropped: it is found again by start and id each time.
  */
+#include "core/account.h"
 #include "sys/advise.h"
 #include "core/budget.h"
+#include "work/charge.h"
+#include "work/done.h"
 #include "work/engine.h"
 #include "work/follow.h"
 #include "work/front.h"
 #include "work/iolimit.h"
+#include "work/remeasure.h"
 #include "core/options.h"
 #include "core/pressure.h"
 #include "work/stats.h"
@@ -63,212 +61,20 @@
 /* A mapping stopped by the budget is picked again once this much (or what
  * it has left, if less) is free: more than one step, so that it moves. */
 #define RESUME_MIN ((uint64_t)4 << 20)
-#define REMEASURE_NS (200ll * 1000000ll)
-#define REMEASURE_MAX 16
 
-static uint64_t charged;    /* lifetime total, guarded by table_lock */
-static uint64_t held;       /* sum of the entries' held, guarded by table_lock */
-static uint64_t given_back; /* lifetime total, guarded by table_lock */
 static uint64_t last_id;    /* round-robin cursor, guarded by table_lock */
-static int64_t last_remeasure_ns; /* atomic, set by the one measuring */
-static int remeasuring;           /* atomic: a helper is measuring (the claim) */
 /* This helper thread's window (window.c): what it learnt carries over. */
 static __thread struct pf_window helper_window;
 
-uint64_t pf_engine_brought_in(void)
-{
-	return __atomic_load_n(&charged, __ATOMIC_RELAXED);
-}
-
-uint64_t pf_engine_held(void)
-{
-	return __atomic_load_n(&held, __ATOMIC_RELAXED);
-}
-
-uint64_t pf_engine_given_back(void)
-{
-	return __atomic_load_n(&given_back, __ATOMIC_RELAXED);
-}
-
-bool pf_engine_charge_locked(struct pf_mapping *m, uint64_t fresh, uint64_t room)
-{
-	if (held + fresh > pf_engine_budget() || fresh > room)
-		return false;
-	__atomic_store_n(&charged, charged + fresh, __ATOMIC_RELAXED);
-	__atomic_store_n(&held, held + fresh, __ATOMIC_RELAXED);
-	m->held += fresh;
-	return true;
-}
-
-void pf_engine_charge_caused_locked(struct pf_mapping *m, uint64_t bytes)
-{
-	__atomic_store_n(&charged, charged + bytes, __ATOMIC_RELAXED);
-	__atomic_store_n(&held, held + bytes, __ATOMIC_RELAXED);
-	m->held += bytes;
-	m->bytes_in += bytes;
-	m->caused_ahead += bytes;
-}
-
-/* Of `bytes` a step found in memory (or charged and did not read), those
- * the readahead behind earlier populate steps read: charged then, so
- * prefault's own.  Takes them off caused_ahead and returns how many. */
-static uint64_t take_caused_locked(struct pf_mapping *m, uint64_t bytes)
-{
-	uint64_t own = bytes < m->caused_ahead ? bytes : m->caused_ahead;
-	m->caused_ahead -= own;
-	return own;
-}
-
-/* Takes bytes off the total held (guarding against a drift below 0). */
-static void unhold_locked(uint64_t bytes)
-{
-	__atomic_store_n(&held, held > bytes ? held - bytes : 0, __ATOMIC_RELAXED);
-}
-
-void pf_engine_release_locked(struct pf_mapping *m, uint64_t bytes)
-{
-	if (bytes > m->held)
-		bytes = m->held;
-	m->held -= bytes;
-	unhold_locked(bytes);
-	__atomic_store_n(&given_back, given_back + bytes, __ATOMIC_RELAXED);
-}
-
-void pf_engine_uncharge_locked(struct pf_mapping *m, uint64_t bytes, bool was_resident)
-{
-	if (bytes > m->held)
-		bytes = m->held;
-	m->held -= bytes;
-	unhold_locked(bytes);
-	__atomic_store_n(&charged, charged > bytes ? charged - bytes : 0, __ATOMIC_RELAXED);
-	m->bytes_in -= bytes < m->bytes_in ? bytes : m->bytes_in;
-	if (was_resident)
-		m->resident_before += bytes;
-}
-
-/* Bytes of [x0, x1) within [y0, y1). */
-static uint64_t overlap(uintptr_t x0, uintptr_t x1, uintptr_t y0, uintptr_t y1)
-{
-	uintptr_t a = x0 > y0 ? x0 : y0, b = x1 < y1 ? x1 : y1;
-	return b > a ? b - a : 0;
-}
-
-/* The range m's charges were made in: whole mappings charge from their
- * start up to `ahead`; followed ones (or ones that were) anywhere. */
-static uintptr_t charged_end_locked(const struct pf_mapping *m)
-{
-	if (m->ahead && !pf_front_find_locked(m->start, m->id))
-		return m->start + m->ahead;
-	return m->start + m->len;
-}
-
-void pf_engine_cut_locked(struct pf_mapping *m, struct pf_mapping *right, uintptr_t a, uintptr_t b)
-{
-	if (!m->held)
-		return;
-	uintptr_t s = m->start, e = charged_end_locked(m);
-	uint64_t span = e - s, total = m->held;
-	uint64_t left = (uint64_t)((unsigned __int128)total * overlap(s, a, s, e) / span);
-	uint64_t keep = right ? (uint64_t)((unsigned __int128)total * overlap(b, m->start + m->len, s, e) / span) : 0;
-	uint64_t gone = total - left - keep;
-	m->held = left;
-	if (right)
-		right->held = keep;
-	unhold_locked(gone);
-	__atomic_store_n(&given_back, given_back + gone, __ATOMIC_RELAXED);
-}
-
-int64_t pf_engine_remeasure(uintptr_t own_start, uint64_t own_id)
-{
-	int idle = 0;
-	if (!__atomic_compare_exchange_n(&remeasuring, &idle, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_RELAXED))
-		return -1;
-	int64_t now = pf_now_ns(), was = __atomic_load_n(&last_remeasure_ns, __ATOMIC_RELAXED);
-	if (was && now - was < REMEASURE_NS) {
-		__atomic_store_n(&remeasuring, 0, __ATOMIC_RELEASE);
-		return -1;
-	}
-	__atomic_store_n(&last_remeasure_ns, now, __ATOMIC_RELAXED);
-	struct { /* ~9 KiB of the helper's 256 KiB stack */
-		uintptr_t start;
-		uint64_t id, held;
-		size_t span;
-		dev_t dev;
-		ino_t ino;
-		char path[PF_PATH_MAX];
-	} c[REMEASURE_MAX];
-	unsigned n = 0;
-	pf_table_lock();
-	for (struct pf_mapping *m = pf_table_head_locked(); m; m = m->hh.next) {
-		if (!m->held || pf_front_find_locked(m->start, m->id))
-			continue;
-		if (m->state == PF_ACTIVE && !(m->start == own_start && m->id == own_id))
-			continue;
-		/* Keep the REMEASURE_MAX largest holders. */
-		unsigned k = n;
-		if (n == REMEASURE_MAX) {
-			k = 0;
-			for (unsigned i = 1; i < n; i++)
-				if (c[i].held < c[k].held)
-					k = i;
-			if (c[k].held >= m->held)
-				continue;
-		} else {
-			n++;
-		}
-		c[k].start = m->start;
-		c[k].id = m->id;
-		c[k].held = m->held;
-		c[k].span = charged_end_locked(m) - m->start;
-		c[k].dev = m->dev;
-		c[k].ino = m->ino;
-		memcpy(c[k].path, m->path, sizeof c[k].path);
-	}
-	pf_table_unlock();
-
-	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint64_t freed = 0;
-	for (unsigned i = 0; i < n; i++) {
-		long res = pf_count_resident(pf_count_mode(c[i].path, c[i].dev, c[i].ino), c[i].start,
-					     c[i].span);
-		if (res < 0)
-			continue; /* gone: its cut gives it back */
-		uint64_t there = (uint64_t)res * page;
-		if (there >= c[i].held)
-			continue;
-		/* Only what was held when measured: charges made since are
-		 * beyond the span measured. */
-		pf_table_lock();
-		struct pf_mapping *m = pf_table_find_locked(c[i].start, c[i].id);
-		if (m) {
-			uint64_t r = c[i].held - there;
-			if (r > m->held)
-				r = m->held;
-			pf_engine_release_locked(m, r);
-			freed += r;
-		}
-		pf_table_unlock();
-	}
-	__atomic_store_n(&remeasuring, 0, __ATOMIC_RELEASE);
-	return (int64_t)freed;
-}
-
 /* What a helper works from while the lock is dropped. */
 struct job {
-	uintptr_t start;
-	uint64_t id;
-	size_t len, done, ahead;
+	struct pf_done rec;        /* the entry, as its done record will say */
+	size_t done, ahead;
 	dev_t dev;
 	ino_t ino;
 	enum pf_count count;       /* how the charge counts what is in memory */
 	bool resumed;              /* picked again after the budget stopped it */
-	uint64_t bytes_in, resident_before;
-	unsigned errors;
-	int last_err;
-	int64_t t_begin_ns;
 	int64_t rb;                /* the thread's read bytes after its last step; -1: not counted */
-	char path[PF_PATH_MAX];
 };
 
 /* A mapping the budget stopped may go on: RESUME_MIN (or what it has left)
@@ -278,16 +84,15 @@ static bool may_resume_locked(const struct pf_mapping *m)
 	uint64_t want = m->len > m->done ? m->len - m->done : 0;
 	if (want > RESUME_MIN)
 		want = RESUME_MIN;
-	return held + want <= pf_engine_budget() && want <= pf_pressure_room_cached();
+	return pf_account_fits_locked(want) && want <= pf_pressure_room_cached();
 }
 
 /* A new mapping that fits the budget but not what is left of it: it would
  * be followed (follow.c) for want of what other mappings hold. */
 static bool short_of_budget_locked(const struct pf_mapping *m)
 {
-	uint64_t budget = pf_engine_budget();
-	return m->state == PF_QUEUED && !m->done && !m->ahead && m->len <= budget &&
-	       held + m->len > budget && !pf_front_find_locked(m->start, m->id);
+	return m->state == PF_QUEUED && !m->done && !m->ahead && m->len <= pf_engine_budget() &&
+	       !pf_account_fits_locked(m->len) && !pf_front_find_locked(m->start, m->id);
 }
 
 static struct pf_mapping *pick_locked(bool *others, int64_t now)
@@ -306,36 +111,6 @@ static struct pf_mapping *pick_locked(bool *others, int64_t now)
 	}
 	*others = waiting > 1;
 	return best ? best : first;
-}
-
-static void snapshot(struct job *j, const struct pf_mapping *m)
-{
-	j->len = m->len;
-	j->bytes_in = m->bytes_in;
-	j->resident_before = m->resident_before;
-	j->errors = m->errors;
-	j->last_err = m->last_err;
-}
-
-static void queue_done(const struct job *j, const char *result)
-{
-	if (!pf_stats_enabled())
-		return;
-	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = PF_EV_DONE;
-	ev.t = pf_now();
-	ev.id = j->id;
-	ev.addr = j->start;
-	ev.len = j->len;
-	ev.reason = result;
-	ev.bytes_in = j->bytes_in;
-	ev.resident_before = j->resident_before;
-	ev.ms = (double)(pf_now_ns() - j->t_begin_ns) / 1e6;
-	ev.errors = j->errors;
-	ev.last_err = j->last_err;
-	memcpy(ev.path, j->path, sizeof ev.path);
-	pf_stats_queue(&ev);
 }
 
 static void pace(size_t bytes)
@@ -364,55 +139,38 @@ static uint64_t read_since_last(struct job *j, size_t page)
 	return (d + page - 1) / page * page;
 }
 
-/* Issues WILLNEED for one step at j->ahead, charging the budget.
- *
- * The charge is what the count mode says is not in memory; it is cut to
- * what the thread then read: pages counted high (PF_COUNT_MAPPED: in the
- * page cache, not mapped here) and pages mincore does not count while
- * their read is in flight (not uptodate).  Such pages read by the
- * readahead behind an earlier populate step were charged then
- * (caused_ahead); the rest were others' (resident before). */
-static enum outcome read_ahead_step(struct job *j, size_t n, size_t page, bool *fresh_out)
+/* pf_charge_read's reads for a step: one WILLNEED, paced by iolimit.c. */
+static void willneed_step(const struct pf_charge *c, uint64_t fresh)
 {
-	long res = pf_count_resident(j->count, j->start + j->ahead, n);
-	if (res < 0)
+	pf_iolimit_willneed(c->dev, c->addr, c->len, (size_t)fresh);
+}
+
+/* Issues WILLNEED for one step at j->ahead, charging the budget
+ * (charge.h): the charge is cut to what the thread then read. */
+static enum outcome read_ahead_step(struct job *j, size_t n, bool *fresh_out)
+{
+	struct pf_charge c = {
+		.start = j->rec.start,
+		.id = j->rec.id,
+		.addr = j->rec.start + j->ahead,
+		.len = n,
+		.dev = j->dev,
+		.count = j->count,
+		.room = pf_pressure_room(),
+		.count_reads = j->rb >= 0,
+		.ahead = j->ahead + n,
+		.rec = &j->rec,
+		.read = willneed_step,
+		.read_bytes = j->rb,
+	};
+	enum pf_charge_result r = pf_charge_read(&c);
+	if (r == PF_CHARGE_GONE)
 		return UNMAPPED;
-	uint64_t fresh = (uint64_t)((n + page - 1) / page - (size_t)res) * page;
-	uint64_t room = pf_pressure_room();
-	pf_table_lock();
-	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
-	if (!m) {
-		pf_table_unlock();
-		return UNMAPPED;
-	}
-	if (!pf_engine_charge_locked(m, fresh, room)) {
-		pf_table_unlock();
+	if (r == PF_CHARGE_NO_BUDGET)
 		return BUDGET;
-	}
-	m->bytes_in += fresh;
-	uint64_t there = (uint64_t)res * page;
-	m->resident_before += there - take_caused_locked(m, there);
-	m->ahead = j->ahead + n;
-	snapshot(j, m);
-	pf_table_unlock();
-	if (fresh) {
-		pf_iolimit_willneed(j->dev, j->start + j->ahead, n, (size_t)fresh);
-		uint64_t read = read_since_last(j, page);
-		if (read < fresh) {
-			pf_table_lock();
-			m = pf_table_find_locked(j->start, j->id);
-			if (m) {
-				uint64_t over = fresh - read, own = take_caused_locked(m, over);
-				pf_engine_uncharge_locked(m, over - own, true);
-				pf_engine_uncharge_locked(m, own, false);
-				snapshot(j, m);
-			}
-			pf_table_unlock();
-			fresh = read;
-		}
-	}
+	j->rb = c.read_bytes;
 	j->ahead += n;
-	*fresh_out = fresh != 0;
+	*fresh_out = c.fresh != 0;
 	return GOING;
 }
 
@@ -426,24 +184,24 @@ static enum outcome populate_step(struct job *j, size_t n, size_t page)
 {
 	int err = 0;
 	if (pf_populate_read_supported())
-		err = pf_iolimit_populate(j->dev, j->start + j->done, n);
+		err = pf_iolimit_populate(j->dev, j->rec.start + j->done, n);
 	else
 		pace(n);
 	uint64_t caused = read_since_last(j, page);
 	pf_table_lock();
-	struct pf_mapping *m = pf_table_find_locked(j->start, j->id);
+	struct pf_mapping *m = pf_table_find_locked(j->rec.start, j->rec.id);
 	if (!m) {
 		pf_table_unlock();
 		return UNMAPPED;
 	}
 	if (caused && caused != UINT64_MAX)
-		pf_engine_charge_caused_locked(m, caused);
+		pf_account_charge_caused_locked(m, caused);
 	if (err) {
 		m->errors++;
 		m->last_err = err;
 	}
 	m->done = j->done + n;
-	snapshot(j, m);
+	pf_done_snapshot_locked(&j->rec, m);
 	pf_table_unlock();
 	j->done += n;
 	return err ? FAILED : GOING;
@@ -459,8 +217,8 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 	bool budget_hit = false;
 
 	for (;;) {
-		if (slice_end > j->len)
-			slice_end = j->len;
+		if (slice_end > j->rec.len)
+			slice_end = j->rec.len;
 		/* While the program waits on the disk, one read at a time. */
 		bool stand_back = pf_iolimit_stand_back(j->dev);
 		while (!budget_hit && j->ahead < slice_end &&
@@ -468,7 +226,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page), stand_back);
 			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
 			bool fresh = false;
-			enum outcome o = read_ahead_step(j, n, page, &fresh);
+			enum outcome o = read_ahead_step(j, n, &fresh);
 			if (o == BUDGET)
 				budget_hit = true;
 			else if (o != GOING)
@@ -486,7 +244,7 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 			pf_stats_tick();
 			continue;
 		}
-		if (j->done >= j->len)
+		if (j->done >= j->rec.len)
 			return COMPLETE;
 		return budget_hit ? BUDGET : SLICE_END;
 	}
@@ -527,14 +285,13 @@ static bool follow_once(struct pf_mapping *m, struct pf_follow *f)
 	if (m) {
 		m->state = result ? PF_FINISHED : PF_QUEUED;
 		if (result && strcmp(result, "unmapped")) {
-			struct job j;
-			memset(&j, 0, sizeof j);
-			j.start = start;
-			j.id = id;
-			j.t_begin_ns = m->t_begin_ns;
-			memcpy(j.path, path, sizeof j.path);
-			snapshot(&j, m);
-			queue_done(&j, result);
+			struct pf_done d;
+			d.start = start;
+			d.id = id;
+			d.t_begin_ns = m->t_begin_ns;
+			memcpy(d.path, path, sizeof d.path);
+			pf_done_snapshot_locked(&d, m);
+			pf_done_queue(&d, result);
 		}
 	}
 	if (result)
@@ -556,7 +313,7 @@ bool pf_engine_work_once(void)
 		 * give back what of that the kernel evicted.  While another
 		 * helper measures, decide nothing (it may give back enough). */
 		pf_table_unlock();
-		if (pf_engine_remeasure(0, 0) < 0 && __atomic_load_n(&remeasuring, __ATOMIC_ACQUIRE)) {
+		if (pf_remeasure(0, 0) < 0 && pf_remeasure_running()) {
 			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
 			return true;
@@ -587,29 +344,29 @@ bool pf_engine_work_once(void)
 	struct pf_follow *f = pf_follow_for_locked(m);
 	if (f)
 		return follow_once(m, f);
-	j.start = m->start;
-	j.id = m->id;
+	j.rec.start = m->start;
+	j.rec.id = m->id;
 	j.done = m->done;
 	j.ahead = m->ahead > m->done ? m->done : m->ahead;
 	j.dev = m->dev;
 	j.ino = m->ino;
-	j.t_begin_ns = m->t_begin_ns;
-	memcpy(j.path, m->path, sizeof j.path);
-	snapshot(&j, m);
+	j.rec.t_begin_ns = m->t_begin_ns;
+	memcpy(j.rec.path, m->path, sizeof j.rec.path);
+	pf_done_snapshot_locked(&j.rec, m);
 	pf_table_unlock();
 
-	j.count = pf_count_mode(j.path, j.dev, j.ino);
-	size_t slice_end = others ? j.done + SLICE_BYTES : j.len;
+	j.count = pf_count_mode(j.rec.path, j.dev, j.ino);
+	size_t slice_end = others ? j.done + SLICE_BYTES : j.rec.len;
 	enum outcome o = run_slice(&j, slice_end);
 	/* Spent: what the kernel evicted since is not held any more. */
-	if (o == BUDGET && pf_engine_remeasure(j.start, j.id) > 0)
+	if (o == BUDGET && pf_remeasure(j.rec.start, j.rec.id) > 0)
 		o = SLICE_END;
 
 	pf_table_lock();
-	m = pf_table_find_locked(j.start, j.id);
+	m = pf_table_find_locked(j.rec.start, j.rec.id);
 	bool finished = o != SLICE_END;
 	if (m) {
-		snapshot(&j, m);
+		pf_done_snapshot_locked(&j.rec, m);
 		if (o == SLICE_END && m->done >= m->len) {
 			o = COMPLETE;
 			finished = true;
@@ -618,7 +375,7 @@ bool pf_engine_work_once(void)
 	}
 	/* A mapping the budget stopped again says so once. */
 	if (finished && !(o == BUDGET && j.resumed))
-		queue_done(&j, result_name(o));
+		pf_done_queue(&j.rec, result_name(o));
 	pf_table_unlock();
 	return true;
 }

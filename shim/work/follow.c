@@ -40,12 +40,13 @@
  *    read while MemAvailable or the cgroup's headroom is below the reserve.
  *    Nothing is ever locked in memory.
  *  - When a round finds the budget spent, the engine measures again what
- *    whole mappings hold (pf_engine_remeasure) and, when it did, this
+ *    whole mappings hold (pf_remeasure) and, when it did, this
  *    mapping's chunks are measured too: pages the kernel evicted leave the
  *    account.
  *  - Charges count what is in memory as budget.c says for the file; on a
  *    block device a chunk's charge is then cut to what the thread read for
- *    it (counted high, PF_COUNT_MAPPED, or pages whose read was in flight).
+ *    it (counted high, PF_COUNT_MAPPED, or pages whose read was in flight):
+ *    the engine's steps and these chunks are read alike (charge.c).
  *    Unlike the engine's, a round's populate steps are not charged for the
  *    kernel's readahead they start: here that readahead is the program's
  *    own, run a little early, ahead of its front.
@@ -59,7 +60,10 @@
 #include "work/iolimit.h"
 #include "sys/pagemap.h"
 #include "sys/advise.h"
-#include "work/engine.h"
+#include "work/charge.h"
+#include "work/done.h"
+#include "core/account.h"
+#include "work/remeasure.h"
 #include "core/options.h"
 #include "core/pressure.h"
 #include "work/stats.h"
@@ -113,7 +117,7 @@ static bool release_credit(struct pf_follow *f, uint64_t credit)
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
 	if (m)
-		pf_engine_release_locked(m, credit);
+		pf_account_release_locked(m, credit);
 	pf_table_unlock();
 	if (m)
 		f->held -= credit < f->held ? credit : f->held;
@@ -165,57 +169,41 @@ static size_t chunk_end(const struct pf_follow *f, size_t c)
 	return e < f->len ? e : f->len;
 }
 
-/* Charges chunk c (its pages mincore does not report resident) and starts
- * reading it. */
+/* pf_charge_read's reads for a chunk: WILLNEED in steps (the one given,
+ * as iolimit.c shrinks it), each paced as a read of its whole length. */
+static void willneed_chunk(const struct pf_charge *c, uint64_t fresh)
+{
+	(void)fresh;
+	const size_t *asked = c->arg;
+	size_t step = pf_iolimit_step(c->dev, *asked, pf_iolimit_stand_back(c->dev));
+	for (size_t o = 0; o < c->len; o += step) {
+		size_t piece = c->len - o < step ? c->len - o : step;
+		pf_iolimit_willneed(c->dev, c->addr + o, piece, piece);
+	}
+}
+
+/* Charges chunk c (its pages the round's count mode does not count in
+ * memory) and starts reading it; the chunk holds what the thread read for
+ * it (charge.h). */
 static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t dev, uint64_t room)
 {
-	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = f->start + c * PF_CHUNK;
-	size_t n = chunk_end(f, c) - c * PF_CHUNK;
-	long res = pf_count_resident(round_count, a, n);
-	if (res < 0)
-		return GONE;
-	uint64_t pages = (n + page - 1) / page - (size_t)res;
-	uint64_t fresh = pages * page;
-	pf_table_lock();
-	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
-	if (!m) {
-		pf_table_unlock();
-		return GONE;
-	}
-	if (!pf_engine_charge_locked(m, fresh, room)) {
-		pf_table_unlock();
-		return NO_BUDGET;
-	}
-	m->bytes_in += fresh;
-	m->resident_before += (uint64_t)res * page;
-	pf_table_unlock();
-	f->held += fresh;
-	int64_t rb0 = fresh && major(dev) ? pf_thread_read_bytes() : -1;
-	if (fresh) {
-		step = pf_iolimit_step(dev, step, pf_iolimit_stand_back(dev));
-		for (size_t o = 0; o < n; o += step) {
-			size_t piece = n - o < step ? n - o : step;
-			pf_iolimit_willneed(dev, a + o, piece, piece);
-		}
-	}
-	/* Counted high (PF_COUNT_MAPPED), or pages whose read was in flight
-	 * (mincore counts only uptodate ones): the chunk holds what the thread
-	 * read for it. */
-	int64_t rb1 = rb0 >= 0 ? pf_thread_read_bytes() : -1;
-	if (rb0 >= 0 && rb1 >= rb0) {
-		uint64_t read = ((uint64_t)(rb1 - rb0) + page - 1) / page;
-		if (read < pages) {
-			uint64_t over = (pages - read) * page;
-			pf_table_lock();
-			m = pf_table_find_locked(f->start, f->id);
-			if (m)
-				pf_engine_uncharge_locked(m, over, true);
-			pf_table_unlock();
-			f->held -= over < f->held ? over : f->held;
-			pages = read;
-		}
-	}
+	struct pf_charge ch = {
+		.start = f->start,
+		.id = f->id,
+		.addr = f->start + c * PF_CHUNK,
+		.len = chunk_end(f, c) - c * PF_CHUNK,
+		.dev = dev,
+		.count = round_count,
+		.room = room,
+		.count_reads = major(dev) != 0,
+		.read = willneed_chunk,
+		.arg = &step,
+	};
+	enum pf_charge_result r = pf_charge_read(&ch);
+	if (r != PF_CHARGE_READ)
+		return r == PF_CHARGE_GONE ? GONE : NO_BUDGET;
+	f->held += ch.fresh;
+	uint64_t pages = ch.fresh / (size_t)sysconf(_SC_PAGESIZE);
 	f->chunk[c] = (f->chunk[c] & ~PF_CH_PAGES) | (uint32_t)pages | PF_CH_BROUGHT;
 	return OK;
 }
@@ -496,30 +484,25 @@ static void report(struct pf_follow *f, uint64_t budget, uint64_t room)
 	pf_stats_write_record("ahead", buf);
 }
 
+/* The whole-mapping reads stopped at the budget: the done record says so
+ * once, with the followed length. */
 static void queue_budget_done(struct pf_follow *f, const char *path)
 {
-	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
+	struct pf_done d;
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(f->start, f->id);
 	if (m) {
-		ev.bytes_in = m->bytes_in;
-		ev.resident_before = m->resident_before;
-		ev.errors = m->errors;
-		ev.last_err = m->last_err;
-		ev.ms = (double)(pf_now_ns() - m->t_begin_ns) / 1e6;
+		pf_done_snapshot_locked(&d, m);
+		d.t_begin_ns = m->t_begin_ns;
 	}
 	pf_table_unlock();
 	if (!m)
 		return;
-	ev.type = PF_EV_DONE;
-	ev.t = pf_now();
-	ev.id = f->id;
-	ev.addr = f->start;
-	ev.len = f->len;
-	ev.reason = "budget";
-	snprintf(ev.path, sizeof ev.path, "%s", path);
-	pf_stats_queue(&ev);
+	d.start = f->start;
+	d.id = f->id;
+	d.len = f->len;
+	snprintf(d.path, sizeof d.path, "%s", path);
+	pf_done_queue(&d, "budget");
 }
 
 /* What was cached before prefault came is someone else's: never paged out. */
@@ -685,7 +668,7 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path, en
 	if (r == GONE)
 		return "unmapped";
 	/* Spent: what the kernel evicted since is not held any more. */
-	if (starved && pf_engine_remeasure(0, 0) >= 0 && chunks_due(f, now))
+	if (starved && pf_remeasure(0, 0) >= 0 && chunks_due(f, now))
 		remeasure_chunks(f);
 
 	if (pf_stats_enabled() && now - f->last_report_ns >= REPORT_NS &&

@@ -17,6 +17,7 @@
  * fork handlers).
  * The registry of our thread ids is a fixed array of atomics.
  */
+#include "work/helpers.h"
 #include "work/engine.h"
 #include "core/log.h"
 #include "core/options.h"

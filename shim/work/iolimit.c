@@ -42,7 +42,7 @@
  * read_iops_device, cgroup v2 io.max (rbps, riops), in the process's group
  * and each ancestor up to the mount's root, for the whole disk behind the
  * file (the kernel throttles whole disks); the smallest wins.  Read once
- * per disk, again after REREAD_NS.
+ * per disk, again after REREAD_NS.  Which group and mount: sys/cgroup.h.
  *
  * Lock rule: pace_lock guards the per-disk table and the scratch buffer;
  * only helpers take it (across small /proc and /sys reads), never a hook,
@@ -50,6 +50,7 @@
  */
 #include "work/iolimit.h"
 #include "sys/advise.h"
+#include "sys/cgroup.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "sys/procfs.h"
@@ -207,58 +208,14 @@ static void read_group(const char *dir, bool v2, dev_t disk, uint64_t *bps, uint
 	}
 }
 
-/* Where the hierarchy holding blkio (v1) or the v2 one is mounted, and the
- * group path that is its root; false when it is not mounted. */
-static bool find_mount(bool v2, char *mnt, size_t mnt_size, char *root, size_t root_size)
-{
-	if (pf_read_small("/proc/self/mountinfo", scratch, sizeof scratch) < 0)
-		return false;
-	char *cursor = scratch, *line;
-	while ((line = next_line(&cursor))) {
-		char r[1024], m[1024], type[32], opts[512];
-		const char *dash = strstr(line, " - ");
-		if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", r, m) != 2 ||
-		    sscanf(dash + 3, "%31s %*s %511s", type, opts) != 2)
-			continue;
-		bool hit = v2 ? !strcmp(type, "cgroup2")
-			      : !strcmp(type, "cgroup") && strstr(opts, "blkio") != NULL;
-		if (hit) {
-			snprintf(mnt, mnt_size, "%s", m);
-			snprintf(root, root_size, "%s", r);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The process's group path in the v1 blkio hierarchy or in v2. */
-static bool own_group(bool v2, char *group, size_t size)
-{
-	if (pf_read_small("/proc/self/cgroup", scratch, sizeof scratch) < 0)
-		return false;
-	char *cursor = scratch, *line;
-	while ((line = next_line(&cursor))) {
-		char *c1 = strchr(line, ':');
-		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		const char *ctrls = c1 + 1;
-		bool hit = v2 ? !strcmp(line, "0") && !*ctrls : strstr(ctrls, "blkio") != NULL;
-		if (hit) {
-			snprintf(group, size, "%s", c2 + 1);
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Every group from the process's up to the mount's root, for one hierarchy. */
 static void read_hierarchy(bool v2, dev_t disk, uint64_t *bps, uint64_t *iops, struct named *named)
 {
 	char mnt[1024], root[1024], group[1024], rel[1024], dir[2100];
-	if (!find_mount(v2, mnt, sizeof mnt, root, sizeof root) ||
-	    !own_group(v2, group, sizeof group))
+	const char *controller = v2 ? NULL : "blkio";
+	if (!pf_cgroup_mount(controller, mnt, sizeof mnt, root, sizeof root, scratch,
+			     sizeof scratch) ||
+	    !pf_cgroup_own(controller, group, sizeof group, scratch, sizeof scratch))
 		return;
 	size_t rl = strcmp(root, "/") ? strlen(root) : 0;
 	if (rl && strncmp(group, root, rl))

@@ -23,7 +23,7 @@
  */
 #include "lib/attrib.h"
 #include "sys/pagemap.h"
-#include "work/engine.h"
+#include "work/helpers.h"
 #include "sys/procfs.h"
 #include "work/stats.h"
 #include "core/table.h"

@@ -30,10 +30,12 @@
  * count are atomics.
  */
 #include "work/stats.h"
+#include "core/account.h"
 #include "lib/stdio_locks.h"
 #include "work/iolimit.h"
 #include "lib/discover.h"
 #include "sys/advise.h"
+#include "core/budget.h"
 #include "work/engine.h"
 #include "core/log.h"
 #include "core/options.h"

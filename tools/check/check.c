@@ -52,6 +52,7 @@
 #include "lib/gonote.h"
 #include "work/iolimit.h"
 #include "lib/mapwatch.h"
+#include "sys/meminfo.h"
 #include "core/options.h"
 #include "core/pressure.h"
 #include "sys/procfs.h"

@@ -33,7 +33,7 @@
  */
 #include "companion.h"
 
-#include "work/engine.h"
+#include "work/helpers.h"
 #include "core/options.h"
 #include "sys/procfs.h"
 #include "sys/real.h"

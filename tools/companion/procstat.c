@@ -12,7 +12,7 @@
  */
 #include "companion.h"
 
-#include "work/engine.h"
+#include "work/helpers.h"
 #include "sys/procfs.h"
 #include "work/stats.h"
 
