@@ -111,11 +111,6 @@ static struct {
 static unsigned count_next;
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void pf_budget_after_fork_child(void)
-{
-	pthread_mutex_init(&count_lock, NULL);
-}
-
 static bool count_lookup(dev_t dev, ino_t ino, enum pf_count *mode)
 {
 	bool found = false;
@@ -196,4 +191,19 @@ int64_t pf_thread_read_bytes(void)
 		return -1;
 	const char *p = strstr(buf, "\nread_bytes:");
 	return p ? (int64_t)strtoull(p + 12, NULL, 10) : -1;
+}
+
+void pf_budget_prefork(void)
+{
+	pthread_mutex_lock(&count_lock);
+}
+
+void pf_budget_postfork_parent(void)
+{
+	pthread_mutex_unlock(&count_lock);
+}
+
+void pf_budget_postfork_child(void)
+{
+	pthread_mutex_init(&count_lock, NULL);
 }

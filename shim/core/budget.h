@@ -44,8 +44,10 @@ long pf_count_resident(enum pf_count mode, uintptr_t addr, size_t len);
  * files on block devices. */
 int64_t pf_thread_read_bytes(void);
 
-/* In a forked child (init.c): count_lock as new; the helper that may have
- * held it at the fork is not there. */
-void pf_budget_after_fork_child(void);
+/* fork (init.c): count_lock is taken before and released after; the child
+ * makes it anew. */
+void pf_budget_prefork(void);
+void pf_budget_postfork_parent(void);
+void pf_budget_postfork_child(void);
 
 #endif

@@ -41,11 +41,6 @@ void pf_table_unlock(void)
 	pthread_mutex_unlock(&table_lock);
 }
 
-void pf_table_reset_lock(void)
-{
-	pthread_mutex_init(&table_lock, NULL);
-}
-
 void pf_table_set_cut_handler_locked(pf_table_cut_fn *fn)
 {
 	cut_handler = fn;
@@ -288,9 +283,20 @@ size_t pf_table_count(void)
 	return __atomic_load_n(&count, __ATOMIC_ACQUIRE);
 }
 
-void pf_table_after_fork_child(void)
+void pf_table_prefork(void)
+{
+	pthread_mutex_lock(&table_lock);
+}
+
+void pf_table_postfork_parent(void)
+{
+	pthread_mutex_unlock(&table_lock);
+}
+
+void pf_table_postfork_child(void)
 {
 	struct pf_mapping *m;
+	pthread_mutex_init(&table_lock, NULL);
 	for (m = table; m; m = m->hh.next)
 		if (m->state == PF_ACTIVE)
 			m->state = PF_QUEUED;

@@ -124,11 +124,14 @@ typedef void pf_table_cut_fn(struct pf_mapping *m, struct pf_mapping *right, uin
 			     uintptr_t b);
 /* With table_lock held: fn hears of every cut from now on. */
 void pf_table_set_cut_handler_locked(pf_table_cut_fn *fn);
-/* Take, release, and (in a fork child) reinitialise table_lock. */
+/* Take and release table_lock. */
 void pf_table_lock(void);
 void pf_table_unlock(void);
-void pf_table_reset_lock(void);
-/* In a fork child: work a parent's helper had in hand is queued again. */
-void pf_table_after_fork_child(void);
+
+/* fork (init.c): table_lock is taken before and released after; the child
+ * makes it anew and queues again the work a parent's helper had in hand. */
+void pf_table_prefork(void);
+void pf_table_postfork_parent(void);
+void pf_table_postfork_child(void);
 
 #endif

@@ -82,6 +82,7 @@ static struct acc accs[MAX_IDS];
 static unsigned naccs;
 static struct range ranges[MAX_RANGES];
 static struct watched threads[MAX_THREADS];
+static bool watch_children;                /* the constructor watched: fork children do */
 
 static void unavailable(const char *what, int err)
 {
@@ -151,23 +152,12 @@ static void start_watching(void)
 	why[0] = '\0';
 }
 
-static void after_fork_child(void)
-{
-	pthread_mutex_init(&attrib_lock, NULL);
-	/* VM_DONTCOPY: the parent's rings are not in this process. */
-	memset(threads, 0, sizeof threads);
-	active = false;
-	sampled = lost = untracked = in_helpers = unwatched = 0;
-	naccs = 0;
-	start_watching();
-}
-
 void pf_attrib_init(void)
 {
 	if (!pf_stats_enabled())
 		return;
 	start_watching();
-	pthread_atfork(NULL, NULL, after_fork_child);
+	watch_children = true;
 }
 
 static int by_start(const void *a, const void *b)
@@ -354,4 +344,27 @@ int pf_attrib_mapping(uint64_t id, uint64_t *majflt, double *first_t)
 	}
 	pthread_mutex_unlock(&attrib_lock);
 	return ok;
+}
+
+void pf_attrib_prefork(void)
+{
+	pthread_mutex_lock(&attrib_lock);
+}
+
+void pf_attrib_postfork_parent(void)
+{
+	pthread_mutex_unlock(&attrib_lock);
+}
+
+void pf_attrib_postfork_child(void)
+{
+	pthread_mutex_init(&attrib_lock, NULL);
+	if (!watch_children)
+		return;
+	/* VM_DONTCOPY: the parent's rings are not in this process. */
+	memset(threads, 0, sizeof threads);
+	active = false;
+	sampled = lost = untracked = in_helpers = unwatched = 0;
+	naccs = 0;
+	start_watching();
 }

@@ -4,15 +4,38 @@
  * destructor (a last report, for programs that run one), fork handling and
  * PREFAULT_INHERIT.
  *
- * Lock order, taken by the fork prepare handler and released by the parent
- * and child handlers: helpers_lock, then table_lock, then ring_lock.  The
- * child reinitialises all three (its copy of a lock another thread held
- * would stay held) and forgets the helpers it does not have.  The locks only
- * prefault's helpers take (pace_lock, iolimit.c; step_lock, advise.c;
- * count_lock, budget.c; the statistics' proc and event locks, stats.c) are
- * not taken before a fork: the child, which has no helper, makes them anew
- * (a helper of the parent's may have held one: a proc record in the child's
- * destructor would then wait for pace_lock for ever).
+ * Lock order.  Every lock of prefault's, outermost first; a thread that
+ * holds one takes only locks further down the list:
+ *
+ *   helpers_lock  helpers.c   (only ring_lock under it, by a log line)
+ *   proc_lock     stats.c     (the proc record: attrib, table, pace, ring)
+ *   attrib_lock   attrib.c    (table_lock under it, to copy the ranges)
+ *   table_lock    table.c     (ring_lock under it, to queue a record)
+ *   pace_lock     iolimit.c   (ring_lock under it, by a log line)
+ *   step_lock     advise.c    (nothing under it)
+ *   count_lock    budget.c    (nothing under it)
+ *   ring_lock     stats.c     (nothing under it)
+ *   event_lock    stats.c     (nothing under it)
+ *
+ * Fork, as jemalloc does it: the prepare handler takes them all in that
+ * order (each module's pf_<module>_prefork), so no other thread is inside
+ * one at the fork and the child's copy of every guarded state is whole;
+ * the parent handler releases them and the child handler makes them anew,
+ * in reverse order (pf_<module>_postfork_parent, _postfork_child).  The
+ * child also forgets the helpers it does not have (the next mapping's wake
+ * starts its own), queues again what they had in hand, drops the
+ * statistics' queue, and opens its own fault samples.  Taking a lock in
+ * the list's order cannot deadlock with a helper, whose nesting follows
+ * the same order; a fork may wait for a helper's bounded I/O under a lock
+ * (the proc record's /proc reads and write, the /sys reads of pace_lock and
+ * step_lock).  A thread that forks from a signal handler while it holds
+ * one of the locks (inside a hook, or the destructor's last report) takes
+ * none and its child runs with prefault off.
+ *
+ * vfork and posix_spawn (glibc's clone(CLONE_VM|CLONE_VFORK)) run no fork
+ * handler: the child shares the parent's memory until it execs, and the
+ * calls glibc's spawn child makes (dup2, sigprocmask, execve...) are none
+ * that prefault hooks, so it takes no lock of prefault's.
  */
 #include "sys/advise.h"
 #include "sys/alloc.h"
@@ -41,29 +64,39 @@ const char *pf_inactive_reason(void)
 	return pf_opt.enabled ? NULL : "disabled by PREFAULT=0";
 }
 
-/* A signal handler that forks while its thread is inside a hook (holding
- * one of the locks below, or about to) must not wait for them: that thread
- * is this one.  Such a fork takes no lock, and the child, whose table may be
- * half updated, runs with prefault off. */
-static __thread bool fork_in_hook;
+/* A signal handler that forks while its thread is inside a hook or the
+ * destructor (holding one of the locks below, or about to) must not wait
+ * for them: that thread is this one.  Such a fork takes no lock, and the
+ * child, whose table may be half updated, runs with prefault off. */
+static __thread bool fork_in_hook, in_fini;
 
 static void fork_prepare(void)
 {
-	fork_in_hook = pf_in_hook();
+	fork_in_hook = pf_in_hook() || in_fini;
 	if (fork_in_hook)
 		return;
-	pf_helpers_lock();
-	pf_table_lock();
-	pf_stats_lock();
+	pf_helpers_prefork();
+	pf_stats_proc_prefork();
+	pf_attrib_prefork();
+	pf_table_prefork();
+	pf_iolimit_prefork();
+	pf_advise_prefork();
+	pf_budget_prefork();
+	pf_stats_prefork();
 }
 
 static void fork_parent(void)
 {
 	if (fork_in_hook)
 		return;
-	pf_stats_unlock();
-	pf_table_unlock();
-	pf_helpers_unlock();
+	pf_stats_postfork_parent();
+	pf_budget_postfork_parent();
+	pf_advise_postfork_parent();
+	pf_iolimit_postfork_parent();
+	pf_table_postfork_parent();
+	pf_attrib_postfork_parent();
+	pf_stats_proc_postfork_parent();
+	pf_helpers_postfork_parent();
 }
 
 static void fork_child(void)
@@ -71,16 +104,18 @@ static void fork_child(void)
 	if (fork_in_hook) {
 		pf_opt.enabled = false;
 		pf_discover_init();
+		pf_attrib_postfork_child(); /* as ever: its lock was never a hook's */
 		return;
 	}
-	pf_stats_after_fork_child();
-	pf_table_reset_lock();
-	pf_table_after_fork_child();
-	pf_engine_after_fork_child();
-	pf_discover_after_fork_child();
-	pf_iolimit_after_fork_child();
-	pf_advise_after_fork_child();
-	pf_budget_after_fork_child();
+	pf_stats_postfork_child();
+	pf_budget_postfork_child();
+	pf_advise_postfork_child();
+	pf_iolimit_postfork_child();
+	pf_table_postfork_child();
+	pf_attrib_postfork_child();
+	pf_stats_proc_postfork_child();
+	pf_helpers_postfork_child();
+	pf_discover_after_fork_child(); /* no lock: discovery's thread is gone */
 }
 
 /* Removes this library from LD_PRELOAD, in place, so that programs started
@@ -149,6 +184,8 @@ __attribute__((destructor)) static void pf_fini(void)
 {
 	if (!pf_opt.enabled || !pf_stats_enabled())
 		return;
+	in_fini = true;
 	pf_stats_flush();
 	pf_stats_write_proc();
+	in_fini = false;
 }

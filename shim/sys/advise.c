@@ -28,11 +28,6 @@
 static int populate_state; /* 0 unknown, 1 yes, -1 no */
 static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void pf_advise_after_fork_child(void)
-{
-	pthread_mutex_init(&step_lock, NULL);
-}
-
 bool pf_populate_read_supported(void)
 {
 	int s = __atomic_load_n(&populate_state, __ATOMIC_RELAXED);
@@ -180,4 +175,19 @@ size_t pf_readahead_step(dev_t dev)
 	cache[slot].step = step;
 	pthread_mutex_unlock(&step_lock);
 	return step;
+}
+
+void pf_advise_prefork(void)
+{
+	pthread_mutex_lock(&step_lock);
+}
+
+void pf_advise_postfork_parent(void)
+{
+	pthread_mutex_unlock(&step_lock);
+}
+
+void pf_advise_postfork_child(void)
+{
+	pthread_mutex_init(&step_lock, NULL);
 }

@@ -40,8 +40,10 @@ long pf_resident_pages(uintptr_t addr, size_t len);
 /* Largest readahead one MADV_WILLNEED call performs on this device. */
 size_t pf_readahead_step(dev_t dev);
 
-/* In a forked child (init.c): step_lock as new; the helper that may have
- * held it at the fork is not there. */
-void pf_advise_after_fork_child(void);
+/* fork (init.c): step_lock is taken before and released after; the child
+ * makes it anew. */
+void pf_advise_prefork(void);
+void pf_advise_postfork_parent(void);
+void pf_advise_postfork_child(void);
 
 #endif

@@ -13,8 +13,7 @@
  *
  * Lock rule: helpers_lock guards `running`, `wake_gen` and the condition
  * variable; it is held only to start threads and to wait, never across a
- * madvise.  It is taken before table_lock when both are held (init.c, the
- * fork handlers).
+ * madvise.  It is the outermost of prefault's locks (their order: init.c).
  * The registry of our thread ids is a fixed array of atomics.
  */
 #include "work/helpers.h"
@@ -180,17 +179,17 @@ void pf_engine_wake(void)
 	errno = saved;
 }
 
-void pf_helpers_lock(void)
+void pf_helpers_prefork(void)
 {
 	pthread_mutex_lock(&helpers_lock);
 }
 
-void pf_helpers_unlock(void)
+void pf_helpers_postfork_parent(void)
 {
 	pthread_mutex_unlock(&helpers_lock);
 }
 
-void pf_engine_after_fork_child(void)
+void pf_helpers_postfork_child(void)
 {
 	pthread_mutex_init(&helpers_lock, NULL);
 	init_cond();

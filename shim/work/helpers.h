@@ -17,11 +17,14 @@ bool pf_is_helper_thread(void);
  * the helpers'), or unregisters it before it exits. */
 void pf_helper_register(void);
 void pf_helper_unregister(void);
-/* fork: helpers_lock, then the child forgets the helpers it does not have. */
-void pf_helpers_lock(void);
-void pf_helpers_unlock(void);
-void pf_engine_after_fork_child(void);
 /* True when tid is one of prefault's threads (procstat.c). */
 bool pf_helper_tid_known(int tid);
+
+/* fork (init.c): helpers_lock is taken before and released after; the
+ * child makes it and the condition variable anew and forgets the helpers
+ * it does not have (the next pf_engine_wake starts its own). */
+void pf_helpers_prefork(void);
+void pf_helpers_postfork_parent(void);
+void pf_helpers_postfork_child(void);
 
 #endif

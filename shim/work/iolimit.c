@@ -366,11 +366,6 @@ static void pace(dev_t dev, size_t bytes)
 	}
 }
 
-void pf_iolimit_after_fork_child(void)
-{
-	pthread_mutex_init(&pace_lock, NULL);
-}
-
 size_t pf_iolimit_list(struct pf_io_limit *out, size_t max)
 {
 	struct named named = { .n = 0 };
@@ -494,4 +489,19 @@ int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len)
 	int err = pf_advise_populate(addr, len);
 	waited(dev, pf_now_ns() - t0);
 	return err;
+}
+
+void pf_iolimit_prefork(void)
+{
+	pthread_mutex_lock(&pace_lock);
+}
+
+void pf_iolimit_postfork_parent(void)
+{
+	pthread_mutex_unlock(&pace_lock);
+}
+
+void pf_iolimit_postfork_child(void)
+{
+	pthread_mutex_init(&pace_lock, NULL);
 }

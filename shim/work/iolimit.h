@@ -36,9 +36,6 @@ size_t pf_iolimit_step(dev_t dev, size_t step, bool stand_back);
  * and pacing stops for a while. */
 int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len);
 
-/* In a forked child (init.c): pace_lock as new; the helper that may have
- * held it at the fork is not there. */
-void pf_iolimit_after_fork_child(void);
 
 /* Appends ,"io_limits":[...],"io_paced_ms":X,"io_gave_way_ms":X,
  * "io_unpaced_steps":N,"io_stood_back":N for the proc record; returns
@@ -57,5 +54,11 @@ struct pf_io_limit {
 	uint64_t rbps, riops;
 };
 size_t pf_iolimit_list(struct pf_io_limit *out, size_t max);
+
+/* fork (init.c): pace_lock is taken before and released after; the child
+ * makes it anew. */
+void pf_iolimit_prefork(void);
+void pf_iolimit_postfork_parent(void);
+void pf_iolimit_postfork_child(void);
 
 #endif

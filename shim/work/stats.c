@@ -686,20 +686,36 @@ void pf_stats_write_warning(const char *msg)
 	emit(line, n < sizeof line ? n : sizeof line - 1, sizeof line);
 }
 
-void pf_stats_lock(void)
+void pf_stats_proc_prefork(void)
 {
-	pthread_mutex_lock(&ring_lock);
+	pthread_mutex_lock(&proc_lock);
 }
 
-void pf_stats_unlock(void)
+void pf_stats_proc_postfork_parent(void)
 {
+	pthread_mutex_unlock(&proc_lock);
+}
+
+void pf_stats_proc_postfork_child(void)
+{
+	pthread_mutex_init(&proc_lock, NULL);
+}
+
+void pf_stats_prefork(void)
+{
+	pthread_mutex_lock(&ring_lock);
+	pthread_mutex_lock(&event_lock);
+}
+
+void pf_stats_postfork_parent(void)
+{
+	pthread_mutex_unlock(&event_lock);
 	pthread_mutex_unlock(&ring_lock);
 }
 
-void pf_stats_after_fork_child(void)
+void pf_stats_postfork_child(void)
 {
 	pthread_mutex_init(&ring_lock, NULL);
-	pthread_mutex_init(&proc_lock, NULL);
 	pthread_mutex_init(&event_lock, NULL);
 	written = 0;
 	last_progress_ns = last_proc_ns = 0;

@@ -72,11 +72,6 @@ void pf_stats_write_record(const char *ev, const char *fields);
 /* A warning record (log.c). */
 void pf_stats_write_warning(const char *msg);
 
-/* fork: ring_lock around fork; the child drops what the parent queued. */
-void pf_stats_lock(void);
-void pf_stats_unlock(void);
-void pf_stats_after_fork_child(void);
-
 /* procstat.c: fault counters. */
 struct pf_faults {
 	unsigned threads;
@@ -102,5 +97,16 @@ int64_t pf_now_ns(void);
  * that is not as U+FFFD, controls escaped.  Returns its length.  For
  * prefault-check's JSON. */
 size_t pf_json_string(char *buf, size_t size, const char *s);
+
+/* fork (init.c), in two places of the lock order: proc_lock among the
+ * first, ring_lock and event_lock last.  Each is taken before and released
+ * after; the child makes them anew and drops what the parent queued, its
+ * byte count and its cadence clocks. */
+void pf_stats_proc_prefork(void);
+void pf_stats_proc_postfork_parent(void);
+void pf_stats_proc_postfork_child(void);
+void pf_stats_prefork(void);
+void pf_stats_postfork_parent(void);
+void pf_stats_postfork_child(void);
 
 #endif
