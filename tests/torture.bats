@@ -189,6 +189,66 @@ threads_race() {
 	[ "$(grep -l '"ev":"proc"' "$stats"/*.jsonl | wc -l)" -ge $((n / 2)) ]
 }
 
+# locks_of LIB: "NAME OFFSET" for every lock of prefault's in LIB, from its
+# symbols (built with -g, not stripped): static data named *_lock (NAME.N
+# when static in a function).
+locks_of() {
+	nm "$1" | awk '($2 == "b" || $2 == "d") && $3 ~ /_lock(\.[0-9]+)?$/ {
+		sub(/\.[0-9]+$/, "", $3); print $3, $1 }' | sort
+}
+
+@test "every mutex, rwlock and spinlock of shim/ is a *_lock symbol of the library (the next test holds each)" {
+	local names n missing=""
+	names="$(locks_of "$LIB" | cut -d' ' -f1)"
+	printf 'locks: %s\n' $names
+	[ "$(wc -l <<<"$names")" -ge 9 ] || fail "nm found too few locks in $LIB"
+	for n in $(grep -rhoE 'pthread_(mutex|rwlock|spinlock)_t +[A-Za-z_0-9]+' "$ROOT/shim" |
+		awk '{ print $2 }' | sort -u); do
+		grep -qx "$n" <<<"$names" || missing="$missing $n"
+	done
+	[ -z "$missing" ] || fail "not a *_lock data symbol of $LIB:$missing"
+}
+
+# forklock_ok N DIR: the torture_forklock run in $status and $output did all
+# N rounds well, each started while the lock was held, and every process
+# (N children and the parent) wrote a proc record into DIR.
+forklock_ok() {
+	[ "$status" -ne 124 ] || { echo "hung: killed by the watchdog"; return 1; }
+	[ "$status" -eq 0 ] || { echo "exit status $status"; return 1; }
+	[ -z "$stderr" ] || { echo "stderr: $stderr"; return 1; }
+	[ "$(field first_failure)" = none ] || { echo "$(field first_failure)"; return 1; }
+	[ "$(field rounds)" -eq "$1" ] && [ "$(field ok)" -eq "$1" ] ||
+		{ echo "ok $(field ok) of $1"; return 1; }
+	[ "$(field held)" -eq "$1" ] || { echo "held at $(field held) of $1 forks"; return 1; }
+	[ "$(grep -l '"ev":"proc"' "$2"/*.jsonl | wc -l)" -ge $(($1 + 1)) ] ||
+		{ echo "proc records missing"; return 1; }
+}
+
+@test "fork, vfork and posix_spawn while a helper holds each lock in turn (50 ms a time): children work and exit" {
+	local stir file name off dir why failed="" n=$((4 * S))
+	stir="$(big_file f8 8M)"
+	file="$(big_file f2 2M)"
+	# slowlock.so widens only the lock at SLOWLOCK_OFFSET, when a helper
+	# takes it, and says when one sits on it: each child is started then.
+	# A fork child inherits every lock; it maps FILE cold and waits for its
+	# own helper to bring a page in (every helper lock), checks it and
+	# leaves by exit() (its destructor's proc record: the statistics'
+	# locks, attrib_lock, table_lock, pace_lock).  Spawned children are
+	# this program again, preloaded.  Before the fork fix, pace_lock's
+	# and step_lock's children hung.
+	while read -r name off; do
+		dir="$BATS_TEST_TMPDIR/$name"
+		mkdir -p "$dir"
+		run --separate-stderr timeout $((200 * S)) env SLOWLOCK_OFFSET="$off" SLOWLOCK_US=50000 \
+			LD_PRELOAD="$PROGS/slowlock.so $LIB" PREFAULT_STATS="$dir/%p.jsonl" \
+			"$PROGS/torture_forklock" rounds "$stir" "$file" "$n"
+		echo "=== $name"
+		show
+		why="$(forklock_ok "$n" "$dir")" || failed="$failed $name($why)"
+	done < <(locks_of "$LIB")
+	[ -z "$failed" ] || fail "failed:$failed"
+}
+
 @test "fork in a signal handler that interrupts mmap and munmap: no deadlock" {
 	local small n=$((1000 * S))
 	small="$(big_file f64 64M)"

@@ -13,7 +13,8 @@
 TORTURE_SLOW  := tests/torture-ext.bats
 TORTURE_EXTRA := $(BUILD)/tests/torture_ctorlib.so $(BUILD)/tests/slowlock.so
 
-# The interposer that widens every lock a helper takes (tests/preload/slowlock.c).
+# The interposer that widens every lock a helper takes, or only the one at
+# SLOWLOCK_OFFSET (tests/preload/slowlock.c).
 $(BUILD)/tests/slowlock.so: tests/preload/slowlock.c tests/torture.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -fPIC -shared -Wl,-soname,slowlock.so $(LDFLAGS) -o $@ $< -ldl

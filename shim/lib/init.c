@@ -104,7 +104,8 @@ static void fork_child(void)
 	if (fork_in_hook) {
 		pf_opt.enabled = false;
 		pf_discover_init();
-		pf_attrib_postfork_child(); /* as ever: its lock was never a hook's */
+		if (!in_fini) /* a hook never holds attrib_lock; the destructor may */
+			pf_attrib_postfork_child();
 		return;
 	}
 	pf_stats_postfork_child();
