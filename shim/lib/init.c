@@ -28,9 +28,14 @@
  * the list's order cannot deadlock with a helper, whose nesting follows
  * the same order; a fork may wait for a helper's bounded I/O under a lock
  * (the proc record's /proc reads and write, the /sys reads of pace_lock and
- * step_lock).  A thread that forks from a signal handler while it holds
- * one of the locks (inside a hook, or the destructor's last report) takes
- * none and its child runs with prefault off.
+ * step_lock).  Two are held across a malloc (attrib_lock, by opendir;
+ * helpers_lock, by pthread_create): that relies on the allocator taking its
+ * own locks after this handler, as glibc's does (fork takes them after
+ * every prepare handler); an allocator whose own prepare handler ran first
+ * (registered after this one) could make such a fork wait for ever.  A
+ * thread that forks from a signal handler while it holds one of the locks
+ * (inside a hook, or the destructor's last report) takes none and its
+ * child runs with prefault off.
  *
  * vfork and posix_spawn (glibc's clone(CLONE_VM|CLONE_VFORK)) run no fork
  * handler: the child shares the parent's memory until it execs, and the
