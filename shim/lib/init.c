@@ -116,8 +116,10 @@ static void drop_from_ld_preload(void)
 
 __attribute__((constructor)) static void pf_init(void)
 {
-	pf_real_resolve();
+	bool libc_found = pf_real_resolve();
 	pf_options_load();
+	if (!libc_found)
+		pf_log("libc's mmap, munmap or mremap not found; using system calls");
 	if (!pf_opt.inherit)
 		drop_from_ld_preload();
 	if (pf_opt.enabled) {
