@@ -27,7 +27,9 @@
 #include "core/options.h"
 #include "sys/real.h"
 #include "work/stats.h"
+#include "lib/stdio_locks.h"
 #include "core/table.h"
+#include "sys/threads.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -117,6 +119,7 @@ static void drop_from_ld_preload(void)
 __attribute__((constructor)) static void pf_init(void)
 {
 	bool libc_found = pf_real_resolve();
+	pf_thread_set_first_hook(pf_stdio_first_thread);
 	pf_options_load();
 	if (!libc_found)
 		pf_log("libc's mmap, munmap or mremap not found; using system calls");
