@@ -30,10 +30,11 @@
  */
 #include "lib/attrib.h"
 #include "work/helpers.h"
+#include "sys/clock.h"
 #include "core/options.h"
 #include "sys/procfs.h"
 #include "sys/real.h"
-#include "work/stats.h"
+#include "core/report.h"
 #include "core/table.h"
 
 #include <dirent.h>

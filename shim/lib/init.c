@@ -21,11 +21,13 @@
 #include "lib/discover.h"
 #include "work/engine.h"
 #include "work/helpers.h"
+#include "core/events.h"
 #include "lib/hooks.h"
 #include "work/iolimit.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "sys/real.h"
+#include "core/report.h"
 #include "work/stats.h"
 #include "lib/stdio_locks.h"
 #include "core/table.h"
@@ -120,6 +122,7 @@ __attribute__((constructor)) static void pf_init(void)
 {
 	bool libc_found = pf_real_resolve();
 	pf_thread_set_first_hook(pf_stdio_first_thread);
+	pf_log_set_warning_sink(pf_events_write_warning);
 	pf_options_load();
 	if (!libc_found)
 		pf_log("libc's mmap, munmap or mremap not found; using system calls");

@@ -30,8 +30,12 @@
 
 #include "sys/advise.h"
 #include "core/budget.h"
+#include "sys/clock.h"
 #include "work/engine.h"
+#include "core/events.h"
+#include "core/log.h"
 #include "core/options.h"
+#include "core/report.h"
 #include "work/stats.h"
 
 #include <errno.h>
@@ -281,6 +285,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	pf_log_set_warning_sink(pf_events_write_warning);
 	pf_options_load();
 	if (pf_opt.enabled)
 		pf_budget_compute();
