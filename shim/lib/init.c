@@ -1,6 +1,7 @@
 /*
  * init.c - the library's life in the process: the constructor (resolve
- * libc, read the settings, register fork handlers; no thread), the
+ * libc, register what the statistics and the thread start ask of the
+ * library, read the settings, register fork handlers; no thread), the
  * destructor (a last report, for programs that run one), fork handling and
  * PREFAULT_INHERIT.
  *
@@ -9,10 +10,10 @@
  * child reinitialises all three (its copy of a lock another thread held
  * would stay held) and forgets the helpers it does not have.  The locks only
  * prefault's helpers take (pace_lock, iolimit.c; step_lock, advise.c;
- * count_lock, budget.c; the statistics' proc and event locks, stats.c) are
- * not taken before a fork: the child, which has no helper, makes them anew
- * (a helper of the parent's may have held one: a proc record in the child's
- * destructor would then wait for pace_lock for ever).
+ * count_lock, budget.c; the statistics' proc lock, stats.c, and event lock,
+ * events.c) are not taken before a fork: the child, which has no helper,
+ * makes them anew (a helper of the parent's may have held one: a proc
+ * record in the child's destructor would then wait for pace_lock for ever).
  */
 #include "sys/advise.h"
 #include "sys/alloc.h"
@@ -28,6 +29,7 @@
 #include "core/options.h"
 #include "sys/real.h"
 #include "core/report.h"
+#include "lib/residency.h"
 #include "work/stats.h"
 #include "lib/stdio_locks.h"
 #include "core/table.h"
@@ -120,9 +122,18 @@ static void drop_from_ld_preload(void)
 
 __attribute__((constructor)) static void pf_init(void)
 {
+	static const struct pf_stats_host stats_host = {
+		.inactive_reason = pf_inactive_reason,
+		.discover_wanted = pf_discover_wanted,
+		.discover_how = pf_discover_how,
+		.discover_lookup = pf_discover_lookup,
+		.stdio_state = pf_stdio_state,
+		.mappings_json = pf_residency_json,
+		.drain = pf_attrib_drain,
+	};
 	bool libc_found = pf_real_resolve();
 	pf_thread_set_first_hook(pf_stdio_first_thread);
-	pf_log_set_warning_sink(pf_events_write_warning);
+	pf_stats_init(&stats_host);
 	pf_options_load();
 	if (!libc_found)
 		pf_log("libc's mmap, munmap or mremap not found; using system calls");

@@ -11,6 +11,6 @@ void pf_stdio_first_thread(void);
 
 /* "fast" while the program's streams go unlocked thanks to prefault,
  * "locked" once handed back to glibc, "glibc" when never touched. */
-const char *pf_stdio_state(void) __attribute__((weak));
+const char *pf_stdio_state(void);
 
 #endif

@@ -2,28 +2,27 @@
  * stats.c - the records that need the engine (format: README, "Statistics
  * format"): the start record (settings, the program), progress records of
  * the mappings being brought in, proc records (fault counts, the engine's
- * totals), and their cadence.
+ * totals, what the host registered), and their cadence.
  *
  * Bounds: progress records come at most every PROGRESS_NS per mapping being
  * brought in, proc records about every PROC_NS while helpers run.
  *
  * Lock rules: proc_lock guards the big line buffer of start and proc records
  * and is taken first (before attrib_lock, table_lock, ring_lock).  The
- * cadence clocks are atomics.
+ * cadence clocks are atomics.  host is written by pf_stats_init before any
+ * thread of ours exists, read without a lock.
  */
 #include "work/stats.h"
 #include "core/account.h"
 #include "core/budget.h"
 #include "core/events.h"
+#include "core/log.h"
 #include "core/options.h"
 #include "core/report.h"
 #include "core/table.h"
 #include "sys/advise.h"
 #include "sys/clock.h"
-#include "work/engine.h"
 #include "work/iolimit.h"
-#include "lib/discover.h"
-#include "lib/stdio_locks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,9 +45,13 @@
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t last_progress_ns, last_proc_ns; /* atomics */
 static char proc_line[PROC_LINE];              /* proc_lock */
+static struct pf_stats_host host;
 
-/* attrib.c, library only (the companion has none). */
-extern void pf_attrib_drain(void) __attribute__((weak));
+void pf_stats_init(const struct pf_stats_host *h)
+{
+	host = *h;
+	pf_log_set_warning_sink(pf_events_write_warning);
+}
 
 /* n bytes of s cut to at most max, not inside a UTF-8 sequence. */
 static size_t cut_at(const char *s, size_t n, size_t max)
@@ -147,16 +150,16 @@ void pf_stats_write_start(pid_t program)
 	char *line = proc_line;
 	size_t size = sizeof proc_line;
 	size_t n = (size_t)pf_report_head(line, size, "start", pf_now());
-	const char *why = pf_inactive_reason();
+	const char *why = host.inactive_reason ? host.inactive_reason() : NULL;
 	n += (size_t)snprintf(line + n, size - n,
 			      ",\"active\":%s,\"reason\":\"%s\",\"budget\":%" PRIu64 ",\"window\":%" PRIu64
 			      ",\"threads\":%u,\"populate_read\":%s,\"version\":\"0.1.0\",\"prefetch\":%s",
 			      why ? "false" : "true", why ? why : "", pf_engine_budget(), pf_opt.window,
 			      pf_opt.threads, pf_populate_read_supported() ? "true" : "false",
 			      !why && pf_opt.prefetch ? "true" : "false");
-	if (pf_discover_wanted && n < size) {
+	if (host.discover_wanted && n < size) {
 		const char *dwhy;
-		bool on = pf_discover_wanted(&dwhy);
+		bool on = host.discover_wanted(&dwhy);
 		n += (size_t)snprintf(line + n, size - n, ",\"discover\":%s,\"discover_why\":\"%s\"",
 				      on ? "true" : "false", dwhy);
 	}
@@ -173,8 +176,8 @@ void pf_stats_keep_up(void)
 	if (!pf_stats_enabled())
 		return;
 	pf_stats_flush();
-	if (pf_attrib_drain)
-		pf_attrib_drain();
+	if (host.drain)
+		host.drain();
 }
 
 static size_t faults_json(char *buf, size_t size, const struct pf_faults *f)
@@ -194,7 +197,10 @@ void pf_stats_write_proc(void)
 		return;
 	__atomic_store_n(&last_proc_ns, pf_now_ns(), __ATOMIC_RELAXED);
 	struct pf_faults prog, help;
-	pf_procstat_read(&prog, &help);
+	if (host.read_faults)
+		host.read_faults(&prog, &help);
+	else
+		pf_procstat_read(&prog, &help);
 	char a[200], b[200];
 	faults_json(a, sizeof a, &prog);
 	faults_json(b, sizeof b, &help);
@@ -208,13 +214,13 @@ void pf_stats_write_proc(void)
 			      ",\"tracked\":%zu,\"discovery\":\"%s\",\"discovery_lookup\":\"%s\",\"stdio\":\"%s\"",
 			      a, b, pf_engine_brought_in(), pf_engine_budget(), pf_engine_held(),
 			      pf_engine_given_back(), pf_table_count(),
-			      pf_discover_how ? pf_discover_how() : "off",
-			      pf_discover_lookup ? pf_discover_lookup() : "scan",
-			      pf_stdio_state ? pf_stdio_state() : "glibc");
+			      host.discover_how ? host.discover_how() : "off",
+			      host.discover_lookup ? host.discover_lookup() : "scan",
+			      host.stdio_state ? host.stdio_state() : "glibc");
 	if (n < size)
 		n += pf_iolimit_json(line + n, size - n);
-	if (pf_procstat_diag_json && n < size)
-		n += pf_procstat_diag_json(line + n, size - n);
+	if (host.mappings_json && n < size)
+		n += host.mappings_json(line + n, size - n);
 	uint64_t lost = pf_events_dropped();
 	if (n < size)
 		n += (size_t)snprintf(line + n, size - n, ",\"records_dropped\":%" PRIu64, lost);
@@ -276,8 +282,8 @@ void pf_stats_tick(void)
 	write_progress();
 	if (due(&last_proc_ns, PROC_NS, now))
 		pf_stats_write_proc();
-	else if (pf_attrib_drain)
-		pf_attrib_drain(); /* rings hold 1024 samples a thread */
+	else if (host.drain)
+		host.drain(); /* rings hold 1024 samples a thread */
 }
 
 void pf_stats_lock(void)
