@@ -69,13 +69,14 @@
  */
 #include "lib/discover.h"
 #include "work/helpers.h"
+#include "core/events.h"
 #include "lib/gonote.h"
 #include "core/log.h"
 #include "lib/mapwatch.h"
 #include "core/options.h"
 #include "sys/procmap.h"
 #include "sys/real.h"
-#include "work/stats.h"
+#include "core/report.h"
 #include "core/table.h"
 #include "sys/threads.h"
 

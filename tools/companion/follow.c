@@ -34,10 +34,11 @@
 #include "companion.h"
 
 #include "work/helpers.h"
+#include "sys/clock.h"
+#include "core/events.h"
 #include "core/options.h"
 #include "sys/procfs.h"
 #include "sys/real.h"
-#include "work/stats.h"
 #include "core/table.h"
 
 #include <dirent.h>
