@@ -2,7 +2,7 @@
  * account.h - the budget's account (account.c): what prefault brought in,
  * holds, and gave back.
  *
- * The budget (README "Budget", budget.h) is the most prefault holds at
+ * The budget (docs/design.md, "Budget"; budget.h) is the most prefault holds at
  * once.  `held` is what was charged and not given back since: given back
  * when the range goes (unmapped, shrunk, mapped over, moved, found gone by
  * discovery: table.c hands every such cut to the account), when follow.c

@@ -1,6 +1,6 @@
 /*
- * report.c - the JSON Lines report's writing (format: README, "Statistics
- * format"): records are written as they happen, never at exit only (Go
+ * report.c - the JSON Lines report's writing (format: docs/stats-format.md):
+ * records are written as they happen, never at exit only (Go
  * programs leave without running exit handlers).
  *
  * Bounds: past MAX_BYTES in one process, one warning says so and nothing
@@ -13,7 +13,7 @@
  * escaped, valid UTF-8 is written as it is, and a byte that is not part of
  * valid UTF-8 becomes U+FFFD.  Then, for a file name or an argument (paths,
  * "exe", "argv"), a sibling field NAME_hex holds the original bytes in hex,
- * so that the name can be had back exactly (README, "Statistics format").
+ * so that the name can be had back exactly (docs/stats-format.md).
  *
  * No lock: the byte count and the broken flag are atomics; each record is
  * one write.

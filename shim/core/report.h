@@ -1,7 +1,7 @@
 /*
  * report.h - the JSON Lines report's writing (report.c): the string rule
  * every record follows, the line of one record, the byte cap, and
- * PREFAULT_STATS as a destination (format: README, "Statistics format").
+ * PREFAULT_STATS as a destination (format: docs/stats-format.md).
  *
  * What the records say is the callers': the event records (events.c), the
  * start, progress and proc records (work/stats.c), the rest through

@@ -143,7 +143,8 @@ static uint64_t read_since_last(struct job *j, size_t page)
 /* pf_charge_read's reads for a step: one WILLNEED, paced by iolimit.c. */
 static void willneed_step(const struct pf_charge *c, uint64_t fresh)
 {
-	pf_iolimit_willneed(c->dev, c->addr, c->len, (size_t)fresh);
+	pf_iolimit_before_read(c->dev, (size_t)fresh);
+	pf_advise_willneed(c->addr, c->len);
 }
 
 /* Issues WILLNEED for one step at j->ahead, charging the budget
@@ -184,10 +185,14 @@ static enum outcome read_ahead_step(struct job *j, size_t n, bool *fresh_out)
 static enum outcome populate_step(struct job *j, size_t n, size_t page)
 {
 	int err = 0;
-	if (pf_populate_read_supported())
-		err = pf_iolimit_populate(j->dev, j->rec.start + j->done, n);
-	else
+	if (pf_populate_read_supported()) {
+		pf_iolimit_before_read(j->dev, 0);
+		int64_t t0 = pf_now_ns();
+		err = pf_advise_populate(j->rec.start + j->done, n);
+		pf_iolimit_after_populate(j->dev, pf_now_ns() - t0);
+	} else {
 		pace(n);
+	}
 	uint64_t caused = read_since_last(j, page);
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(j->rec.start, j->rec.id);

@@ -1,7 +1,7 @@
 /*
  * follow.c - the moving window, for mappings larger than the budget left.
  *
- * Design (README "Larger than the budget"):
+ * Design (docs/design.md, "Larger than the budget"):
  *  - Until the program shows a front (front.c), the mapping gets the
  *    whole-mapping behaviour from its start, within the budget, except that
  *    every chunk's sentinel block is read ahead but not mapped in.
@@ -180,7 +180,8 @@ static void willneed_chunk(const struct pf_charge *c, uint64_t fresh)
 	size_t step = pf_iolimit_step(c->dev, *asked, pf_iolimit_stand_back(c->dev));
 	for (size_t o = 0; o < c->len; o += step) {
 		size_t piece = c->len - o < step ? c->len - o : step;
-		pf_iolimit_willneed(c->dev, c->addr + o, piece, piece);
+		pf_iolimit_before_read(c->dev, piece);
+		pf_advise_willneed(c->addr + o, piece);
 	}
 }
 
@@ -215,7 +216,7 @@ static enum step_result issue(struct pf_follow *f, size_t c, size_t step, dev_t 
  * (a 2 MiB folio spans two chunks): with fronts seen from one touched
  * chunk, such a neighbour would otherwise start a front of its own.
  * Unlike the engine's, these waits are not reported to the pacer
- * (pf_iolimit_populate): here they are mostly prefault's own reads held by
+ * (pf_iolimit_after_populate): here they are mostly prefault's own reads held by
  * the throttle, and reporting them turned pacing off for good in 2 of 6
  * throttled scans (one 35-41 ms wait, then 88-93 ms ones, unpaced). */
 static int populate(struct pf_follow *f, size_t c, int pagemap_fd)

@@ -36,7 +36,8 @@
  * prefault finishing soon: standing back for it left tools/bench/run's
  * throttled random reads at 0.44x plain's instead of 0.24x.
  *
- * pf_iolimit_willneed and pf_iolimit_populate issue the reads themselves.
+ * pf_iolimit_before_read and pf_iolimit_after_populate stand around the
+ * reads, which the engine and follow issue themselves (advise.h).
  *
  * Limits read: cgroup v1 blkio.throttle.read_bps_device and
  * read_iops_device, cgroup v2 io.max (rbps, riops), in the process's group
@@ -49,7 +50,6 @@
  * and nobody sleeps holding it.
  */
 #include "work/iolimit.h"
-#include "sys/advise.h"
 #include "sys/cgroup.h"
 #include "core/log.h"
 #include "core/options.h"
@@ -474,21 +474,16 @@ static void set_class(dev_t dev)
 		      IOPRIO_PRIO_VALUE(want, want == IOPRIO_CLASS_BE ? 4 : 0));
 }
 
-void pf_iolimit_willneed(dev_t dev, uintptr_t addr, size_t len, size_t fresh)
+void pf_iolimit_before_read(dev_t dev, size_t fresh)
 {
 	if (fresh)
 		pace(dev, fresh);
 	set_class(dev);
-	pf_advise_willneed(addr, len);
 }
 
-int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len)
+void pf_iolimit_after_populate(dev_t dev, int64_t ns)
 {
-	set_class(dev);
-	int64_t t0 = pf_now_ns();
-	int err = pf_advise_populate(addr, len);
-	waited(dev, pf_now_ns() - t0);
-	return err;
+	waited(dev, ns);
 }
 
 void pf_iolimit_prefork(void)

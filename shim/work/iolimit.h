@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* MADV_WILLNEED on [addr, addr+len), a range of a file on dev of which
- * `fresh` bytes are not in memory yet: at once where no limit applies (or
- * PREFAULT_PACE=0), else when the read's turn at the paced rate has come. */
-void pf_iolimit_willneed(dev_t dev, uintptr_t addr, size_t len, size_t fresh);
+/* Before a helper's read of a file on dev (its MADV_WILLNEED or
+ * MADV_POPULATE_READ, advise.h), of which `fresh` bytes are not in memory
+ * yet: returns at once where no limit applies (or PREFAULT_PACE=0, or
+ * fresh is 0), else when the read's turn at the paced rate has come; and
+ * sets the thread's I/O class for it. */
+void pf_iolimit_before_read(dev_t dev, size_t fresh);
 
 /* The window's queue target for reads of dev (window.h): how long a fault
  * of the program's may wait behind prefault's reads in flight. */
@@ -31,10 +33,10 @@ bool pf_iolimit_stand_back(dev_t dev);
  * small read at most. */
 size_t pf_iolimit_step(dev_t dev, size_t step, bool stand_back);
 
-/* MADV_POPULATE_READ on [addr, addr+len) of a file on dev (0 or an errno
- * value); a long wait for it means the limit's budget is spent by others,
- * and pacing stops for a while. */
-int pf_iolimit_populate(dev_t dev, uintptr_t addr, size_t len);
+/* After a helper's MADV_POPULATE_READ of a file on dev that took ns: a
+ * long wait means the limit's budget is spent by others, and pacing stops
+ * for a while. */
+void pf_iolimit_after_populate(dev_t dev, int64_t ns);
 
 
 /* Appends ,"io_limits":[...],"io_paced_ms":X,"io_gave_way_ms":X,

@@ -1,6 +1,6 @@
 /*
- * stats.c - the records that need the engine (format: README, "Statistics
- * format"): the start record (settings, the program), progress records of
+ * stats.c - the records that need the engine (format: docs/stats-format.md):
+ * the start record (settings, the program), progress records of
  * the mappings being brought in, proc records (fault counts, the engine's
  * totals, what the host registered), and their cadence.
  *
