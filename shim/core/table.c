@@ -16,6 +16,7 @@
  */
 #include "core/table.h"
 #include "sys/alloc.h"
+#include "sys/clock.h"
 #include "core/events.h"
 
 #include <pthread.h>
@@ -149,13 +150,6 @@ static void forget_locked(uintptr_t a, uintptr_t b)
 	}
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int pf_table_track(const struct pf_desc *d)
 {
 	struct pf_mapping proto;
@@ -167,7 +161,7 @@ int pf_table_track(const struct pf_desc *d)
 	proto.ino = d->ino;
 	proto.source = d->source;
 	proto.state = PF_QUEUED;
-	proto.found_ns = mono_ns(); /* after the mapping was made or seen */
+	proto.found_ns = pf_now_ns(); /* after the mapping was made or seen */
 	snprintf(proto.path, sizeof proto.path, "%s", d->path ? d->path : "");
 
 	pthread_mutex_lock(&table_lock);
@@ -245,7 +239,7 @@ void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size
 		moved.bytes_in = moved.resident_before = moved.caused_ahead = 0;
 		moved.held = 0; /* the old range's is given back as it is forgotten */
 		moved.t_begin_ns = 0;
-		moved.found_ns = mono_ns();
+		moved.found_ns = pf_now_ns();
 		moved.state = PF_QUEUED;
 	}
 	forget_locked(old_addr, old_addr + old_len);

@@ -14,6 +14,7 @@
  * per-mapping part of the proc record is lib/residency.c's.
  */
 #include "sys/procfs.h"
+#include "sys/taskstat.h"
 #include "work/helpers.h"
 #include "work/stats.h"
 
@@ -29,38 +30,11 @@
 
 static uint64_t exited_majflt, exited_minflt;
 
-struct task_stat {
-	uint64_t minflt, majflt, cpu_ticks, start_ticks, blkio_ticks;
-};
-
-static int read_stat(const char *path, struct task_stat *ts)
-{
-	unsigned long long v[43];
-	if (pf_read_stat_fields(path, v, 43) != 0)
-		return -1;
-	/* minflt 10, majflt 12, utime 14, stime 15, start 22, blkio 42. */
-	ts->minflt = v[10];
-	ts->majflt = v[12];
-	ts->cpu_ticks = v[14] + v[15];
-	ts->start_ticks = v[22];
-	ts->blkio_ticks = v[42];
-	return 0;
-}
-
-static double now_ticks(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_BOOTTIME, &t);
-	return ((double)t.tv_sec + (double)t.tv_nsec / 1e9) * (double)sysconf(_SC_CLK_TCK);
-}
-
-static void add(struct pf_faults *f, const struct task_stat *ts, double now, double ms_per_tick)
+static void add(struct pf_faults *f, const struct pf_task_stat *ts, double now, double ms_per_tick)
 {
 	f->threads++;
 	f->blkio_ms += (double)ts->blkio_ticks * ms_per_tick;
-	double off = now - (double)ts->start_ticks - (double)ts->cpu_ticks;
-	if (off > 0)
-		f->offcpu_ms += off * ms_per_tick;
+	f->offcpu_ms += pf_task_offcpu_ticks(ts, now) * ms_per_tick;
 }
 
 /* kernel.task_delayacct: read each time, it can be switched at run time. */
@@ -74,9 +48,9 @@ void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
 {
 	memset(program, 0, sizeof *program);
 	memset(helpers, 0, sizeof *helpers);
-	struct task_stat total = { 0 }, ts;
-	read_stat("/proc/self/stat", &total);
-	double now = now_ticks(), ms_per_tick = 1000.0 / (double)sysconf(_SC_CLK_TCK);
+	struct pf_task_stat total = { 0 }, ts;
+	pf_task_stat_read("/proc/self/stat", &total);
+	double now = pf_task_ticks_now(), ms_per_tick = 1000.0 / (double)sysconf(_SC_CLK_TCK);
 
 	DIR *d = opendir("/proc/self/task");
 	if (d) {
@@ -86,7 +60,7 @@ void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
 				continue;
 			char path[300];
 			snprintf(path, sizeof path, "/proc/self/task/%s/stat", de->d_name);
-			if (read_stat(path, &ts))
+			if (pf_task_stat_read(path, &ts))
 				continue;
 			if (pf_helper_tid_known(atoi(de->d_name))) {
 				helpers->majflt += ts.majflt;

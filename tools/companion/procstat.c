@@ -16,7 +16,7 @@
 #include "companion.h"
 
 #include "work/helpers.h"
-#include "sys/procfs.h"
+#include "sys/taskstat.h"
 #include "work/stats.h"
 
 #include <dirent.h>
@@ -27,40 +27,19 @@
 #include <time.h>
 #include <unistd.h>
 
-struct task_stat {
-	uint64_t minflt, majflt, cpu_ticks, start_ticks;
-	unsigned threads;
-};
-
-static int read_stat(const char *path, struct task_stat *ts)
-{
-	unsigned long long v[23];
-	if (pf_read_stat_fields(path, v, 23) != 0)
-		return -1;
-	ts->minflt = v[10];
-	ts->majflt = v[12];
-	ts->cpu_ticks = v[14] + v[15];
-	ts->threads = (unsigned)v[20];
-	ts->start_ticks = v[22];
-	return 0;
-}
-
 void pfc_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
 {
 	memset(program, 0, sizeof *program);
 	memset(helpers, 0, sizeof *helpers);
 	pfc_follow_faults(&program->majflt, &program->minflt, &program->threads);
 
-	struct task_stat self, ts;
-	if (read_stat("/proc/self/stat", &self) == 0) {
+	struct pf_task_stat self, ts;
+	if (pf_task_stat_read("/proc/self/stat", &self) == 0) {
 		helpers->majflt = self.majflt;
 		helpers->minflt = self.minflt;
 		helpers->threads = self.threads;
 	}
-	struct timespec t;
-	clock_gettime(CLOCK_BOOTTIME, &t);
-	double hz = (double)sysconf(_SC_CLK_TCK);
-	double now = ((double)t.tv_sec + (double)t.tv_nsec / 1e9) * hz;
+	double hz = (double)sysconf(_SC_CLK_TCK), now = pf_task_ticks_now();
 	DIR *d = opendir("/proc/self/task");
 	if (!d)
 		return;
@@ -70,11 +49,9 @@ void pfc_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
 		if (de->d_name[0] == '.' || !pf_helper_tid_known(atoi(de->d_name)))
 			continue;
 		snprintf(path, sizeof path, "/proc/self/task/%s/stat", de->d_name);
-		if (read_stat(path, &ts))
+		if (pf_task_stat_read(path, &ts))
 			continue;
-		double off = now - (double)ts.start_ticks - (double)ts.cpu_ticks;
-		if (off > 0)
-			helpers->offcpu_ms += off * 1000.0 / hz;
+		helpers->offcpu_ms += pf_task_offcpu_ticks(&ts, now) * 1000.0 / hz;
 	}
 	closedir(d);
 }
