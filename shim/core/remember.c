@@ -3,8 +3,10 @@
  * checks, merging and fading.  No state, no lock, never logs.
  *
  * The record format, version 1.  One file per mapped file, named
- * "pf-%016x.rec" after the FNV-1a 64 hash of its dev, inode (8 bytes each,
- * little-endian) and path; every number little-endian:
+ * "pf-%016x.rec" after the FNV-1a 64 hash of its st_dev (8 bytes,
+ * little-endian) and path: not of the inode, so that a file replaced by a
+ * rename finds its old record, is told "changed" and overwrites it rather
+ * than leaving it behind.  Every number little-endian:
  *
  *   offset size  field
  *        0    4  magic "PFWS"
@@ -134,10 +136,9 @@ bool pf_remember_same(const struct pf_remember_id *a, const struct pf_remember_i
 
 void pf_remember_name(const struct pf_remember_id *id, char *out, size_t size)
 {
-	unsigned char key[16];
+	unsigned char key[8];
 	uint64_t h = 0xcbf29ce484222325ull;
 	put64(key, id->dev);
-	put64(key + 8, id->ino);
 	for (size_t i = 0; i < sizeof key; i++)
 		h = (h ^ key[i]) * 0x100000001b3ull;
 	for (const char *p = id->path; *p; p++)

@@ -85,7 +85,8 @@ enum pf_remember_status {
 	/* No record yet. */
 	PF_REMEMBER_ABSENT,
 	/* A record of the path (or of a file sharing its name's hash) whose
-	 * identity differs: no replay; the caller starts a fresh one. */
+	 * identity differs (size, mtime, inode): no replay; the caller starts
+	 * a fresh one. */
 	PF_REMEMBER_CHANGED,
 	/* Refused (*why): the directory's rules, or a truncated, corrupt,
 	 * foreign, future-version or oversized record.  Log once, start a
@@ -98,7 +99,8 @@ int pf_remember_identity(struct pf_remember_id *id, const char *path, const stru
 /* True when a and b are the same file, unchanged. */
 bool pf_remember_same(const struct pf_remember_id *a, const struct pf_remember_id *b);
 /* The record's file name in the directory: "pf-" 16 hex digits ".rec", the
- * FNV-1a hash of dev, inode and path.  size >= 24. */
+ * FNV-1a hash of dev and path (a file replaced at the path, a new inode,
+ * finds the old record: "changed").  size >= 24. */
 void pf_remember_name(const struct pf_remember_id *id, char *out, size_t size);
 #define PF_REMEMBER_NAME_PREFIX "pf-"
 #define PF_REMEMBER_NAME_SUFFIX ".rec"
@@ -132,7 +134,9 @@ size_t pf_remember_encode(const struct pf_remember *rec, void *buf, size_t size)
  * version, oversized, malformed). */
 const char *pf_remember_decode(const void *buf, size_t len, struct pf_remember *rec);
 
-/* The record of file id in the directory, into rec; *why on a refusal. */
+/* The record of file id in the directory, into rec; *why on a refusal.
+ * Anything but PF_REMEMBER_LOADED leaves rec an empty record of id, ready
+ * for pf_remember_merge.  id must not be &rec->id. */
 enum pf_remember_status pf_remember_load(const struct pf_cachedir *cd, const struct pf_remember_id *id,
 					 struct pf_remember *rec, union pf_remember_scratch *scratch,
 					 const char **why);
