@@ -95,9 +95,9 @@ const char *pf_cachedir_make(const struct pf_cachedir *cd)
 	int saved = errno;
 	char path[4096];
 	const char *why = NULL;
-	if (cd->secure_exec)
+	if (cd->secure_exec || !cd->path || !cd->path[0])
 		return pf_cachedir_check(cd);
-	if (!cd->path || snprintf(path, sizeof path, "%s", cd->path) >= (int)sizeof path)
+	if (snprintf(path, sizeof path, "%s", cd->path) >= (int)sizeof path)
 		why = "cache directory path too long";
 	for (char *p = path + 1; !why; p++) {
 		if (*p != '/' && *p != '\0')

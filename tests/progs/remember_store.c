@@ -18,10 +18,12 @@
  *
  * -n and -b bound the directory (defaults 256 records, 16 MiB); -s passes
  * the secure-execution flag as a setuid program's caller would.  Exit
- * status of load: 0 loaded, 1 absent, 2 changed, 3 refused; others 0 or 1.
+ * status of load: 0 loaded, 1 absent, 2 changed, 3 refused; others 0 or 1;
+ * 98 when a command left a descriptor open.
  */
 #include "core/remember.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,7 @@ static const char *const status_name[] = {
 	[PF_REMEMBER_REFUSED] = "refused",
 };
 
-static void die(const char *what)
+static __attribute__((noreturn)) void die(const char *what)
 {
 	fprintf(stderr, "remember_store: %s\n", what);
 	exit(99);
@@ -176,7 +178,33 @@ static int answer(const char *why)
 	return why ? 1 : 0;
 }
 
+/* The descriptors open now, as a bit set of 0..1023. */
+static void open_fds(uint64_t set[16])
+{
+	memset(set, 0, 16 * sizeof set[0]);
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			set[fd / 64] |= 1ull << (fd % 64);
+}
+
+static int run(int argc, char **argv);
+
+/* Every command must leave the descriptors as it found them. */
 int main(int argc, char **argv)
+{
+	uint64_t before[16], after[16];
+	open_fds(before);
+	int status = run(argc, argv);
+	fflush(stdout);
+	open_fds(after);
+	if (memcmp(before, after, sizeof before) != 0) {
+		fprintf(stderr, "remember_store: a descriptor was left open\n");
+		return 98;
+	}
+	return status;
+}
+
+static int run(int argc, char **argv)
 {
 	int opt;
 	cd.secure_exec = pf_cachedir_secure_exec();
