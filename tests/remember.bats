@@ -67,6 +67,20 @@ ext 3000000 100 4294967295 256" ]
 	[ "$(stat -c %s "$(rec)")" -eq $((64 + (${#FILE} + 7) / 8 * 8 + 3 * 24 + 4)) ]
 }
 
+@test "every descriptor is O_CLOEXEC; a record is read O_NOFOLLOW|O_NONBLOCK, written O_EXCL 0600 and renamed into place" {
+	"$STORE" learn "$DIR" "$FILE" 0+4096
+	strace -f -e trace=openat,open,rename,renameat,renameat2 -o "$BATS_TEST_TMPDIR/trace" \
+		"$STORE" learn "$DIR" "$FILE" 0+4096
+	trace="$(grep -v -e ld.so.cache -e '\.so\.' "$BATS_TEST_TMPDIR/trace")"
+	echo "$trace"
+	n="$(grep -c 'open' <<<"$trace")"
+	[ "$n" -eq 5 ]
+	[ "$(grep 'open' <<<"$trace" | grep -c 'O_CLOEXEC')" -eq "$n" ]
+	grep -q 'openat([0-9]*, "pf-[0-9a-f]*\.rec", O_RDONLY|.*O_NONBLOCK|O_NOFOLLOW' <<<"$trace"
+	grep -q 'openat([0-9]*, "\.pf-[0-9a-f]*\.rec\.[0-9.a-f]*\.tmp", O_WRONLY|O_CREAT|O_EXCL|.*O_NOFOLLOW|O_CLOEXEC, 0600)' <<<"$trace"
+	grep -q 'renameat2\?([0-9]*, "\.pf-[0-9a-f]*\.rec\.[0-9.a-f]*\.tmp", [0-9]*, "pf-[0-9a-f]*\.rec"' <<<"$trace"
+}
+
 @test "runs are learned: parts seen again gain weight and keep the earliest touch, a moved working set replaces the old one" {
 	A=0+1048576 B=2097152+1048576
 	"$STORE" learn "$DIR" "$FILE" "$A@50"
