@@ -116,7 +116,7 @@ ext 2097152 1048576 5 512" ]
 ext 4000000 4096 1 64" ]
 }
 
-@test "a part of an extent seen again keeps its weight apart from the rest, which fades" {
+@test "a part of an extent seen again keeps its weight apart from the rest, which fades; a replay reads across both" {
 	"$STORE" learn "$DIR" "$FILE" 0+16384@4
 	"$STORE" learn "$DIR" "$FILE" 4096+4096@8 16384+4096@2
 	run "$STORE" load "$DIR" "$FILE"
@@ -125,6 +125,13 @@ ext 4000000 4096 1 64" ]
 ext 4096 4096 4 512
 ext 8192 8192 4 128
 ext 16384 4096 2 256" ]
+	# A replay reads them in one go.
+	[ "$(grep '^read ' <<<"$output")" = "read 0 20480" ]
+	"$STORE" learn "$DIR" "$FILE" 0+4096@4 1048576+4096@1 1081344+4096@2
+	run "$STORE" load "$DIR" "$FILE"
+	[ "$(grep '^read ' <<<"$output" | tr '\n' ' ')" = "read 0 20480 read 1048576 4096 read 1081344 4096 " ]
+	run "$STORE" -g 32768 load "$DIR" "$FILE"
+	[ "$(grep '^read ' <<<"$output" | tr '\n' ' ')" = "read 0 20480 read 1048576 36864 " ]
 }
 
 @test "a record holds at most 4096 extents: the nearest neighbours are joined" {

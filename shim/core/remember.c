@@ -278,6 +278,8 @@ static void emit(struct pf_remember_extent *seg, size_t *m, uint64_t off, uint64
 		last->first_ms = min32(last->first_ms, first_ms);
 		return;
 	}
+	/* Never reached: two lists of n and k extents cut into at most
+	 * 2(n + k) - 1 pieces, fewer than PF_REMEMBER_MERGE_CAP. */
 	if (*m == PF_REMEMBER_MERGE_CAP)
 		return;
 	seg[(*m)++] = (struct pf_remember_extent){ off, len, first_ms, weight };
@@ -359,6 +361,14 @@ void pf_remember_needy_order(const struct pf_remember *rec, uint16_t *order)
 		order[i] = (uint16_t)i;
 	struct sorter s = { needier, index_swap, order, rec };
 	heap_sort(&s, rec->n);
+}
+
+uint32_t pf_remember_next_read(const struct pf_remember *rec, uint32_t i, uint64_t max_gap, uint64_t *end)
+{
+	*end = end_of(&rec->ext[i]);
+	for (i++; i < rec->n && rec->ext[i].off - *end <= max_gap; i++)
+		*end = end_of(&rec->ext[i]);
+	return i;
 }
 
 static size_t pad8(size_t n)

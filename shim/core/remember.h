@@ -114,8 +114,8 @@ void pf_remember_init(struct pf_remember *rec, const struct pf_remember_id *id);
  * them.  Returns the new count.  In place, no allocation. */
 size_t pf_remember_normalize(struct pf_remember_extent *ext, size_t n, size_t max);
 
-/* Learns a run: seen[0..n_seen) are the parts touched (any order; they are
- * normalized in place, to at most PF_REMEMBER_MAX_EXTENTS).  Parts of rec
+/* Learns a run: seen[0..n_seen) are the parts touched (any order, any
+ * number; they are normalized in place, to at most PF_REMEMBER_MAX_EXTENTS).  Parts of rec
  * touched again: weight + WEIGHT_NEW up to WEIGHT_MAX, the earlier first
  * touch; parts new: WEIGHT_NEW; parts not touched: half their weight,
  * dropped below WEIGHT_MIN.  rec->runs counts the run. */
@@ -126,6 +126,12 @@ void pf_remember_merge(struct pf_remember *rec, struct pf_remember_extent *seen,
  * rec->ext, parts still strong (weight >= WEIGHT_NEW) before fading ones,
  * each group by first touch, then by weight (highest first), then offset. */
 void pf_remember_needy_order(const struct pf_remember *rec, uint16_t *order);
+
+/* Replay in file order with large reads: the extents from i on whose gaps
+ * are at most max_gap (adjacent ones of different weights, 0 apart, among
+ * them) make one read, [rec->ext[i].off, *end).  Returns the index after
+ * them (rec->n at the end). */
+uint32_t pf_remember_next_read(const struct pf_remember *rec, uint32_t i, uint64_t max_gap, uint64_t *end);
 
 /* Encodes rec in buf (size >= PF_REMEMBER_RECORD_MAX); returns its length. */
 size_t pf_remember_encode(const struct pf_remember *rec, void *buf, size_t size);

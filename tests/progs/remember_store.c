@@ -8,7 +8,9 @@
  *                                       these touches, store it
  *     load DIR FILE                     print the record: status, then
  *                                       "ext OFF LEN FIRST_MS WEIGHT" in file
- *                                       order, "needy OFF" neediest first
+ *                                       order, "read OFF LEN" the reads of a
+ *                                       replay in file order, "needy OFF"
+ *                                       neediest first
  *     spread DIR FILE N [SHIFT]         learn N touches of 4 KiB, 8 KiB apart,
  *                                       from SHIFT
  *     hammer DIR FILE COUNT             learn COUNT runs (a concurrent writer)
@@ -16,7 +18,8 @@
  *     name FILE                         the record's file name
  *     default | make DIR | check DIR | secure
  *
- * -n and -b bound the directory (defaults 256 records, 16 MiB); -s passes
+ * -n and -b bound the directory (defaults 256 records, 16 MiB); -g the gap
+ * a replay's read may span (default 0); -s passes
  * the secure-execution flag as a setuid program's caller would.  Exit
  * status of load: 0 loaded, 1 absent, 2 changed, 3 refused; others 0 or 1;
  * 98 when a command left a descriptor open.
@@ -37,6 +40,7 @@ static struct pf_remember_extent seen[PF_REMEMBER_MAX_EXTENTS];
 static unsigned max_records = PF_REMEMBER_DIR_RECORDS;
 static uint64_t max_bytes = PF_REMEMBER_DIR_BYTES;
 static struct pf_cachedir cd;
+static uint64_t read_gap;
 
 static const char *const status_name[] = {
 	[PF_REMEMBER_LOADED] = "loaded",
@@ -115,6 +119,11 @@ static int cmd_load(const char *file)
 	for (uint32_t i = 0; i < rec.n; i++)
 		printf("ext %" PRIu64 " %" PRIu64 " %u %u\n", rec.ext[i].off, rec.ext[i].len,
 		       rec.ext[i].first_ms, rec.ext[i].weight);
+	for (uint32_t i = 0; i < rec.n;) {
+		uint64_t off = rec.ext[i].off, end;
+		i = pf_remember_next_read(&rec, i, read_gap, &end);
+		printf("read %" PRIu64 " %" PRIu64 "\n", off, end - off);
+	}
 	pf_remember_needy_order(&rec, order);
 	for (uint32_t i = 0; i < rec.n; i++)
 		printf("needy %" PRIu64 "\n", rec.ext[order[i]].off);
@@ -208,11 +217,13 @@ static int run(int argc, char **argv)
 {
 	int opt;
 	cd.secure_exec = pf_cachedir_secure_exec();
-	while ((opt = getopt(argc, argv, "+n:b:s")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:b:g:s")) != -1) {
 		if (opt == 'n')
 			max_records = (unsigned)strtoul(optarg, NULL, 0);
 		else if (opt == 'b')
 			max_bytes = strtoull(optarg, NULL, 0);
+		else if (opt == 'g')
+			read_gap = strtoull(optarg, NULL, 0);
 		else if (opt == 's')
 			cd.secure_exec = true;
 		else
