@@ -68,6 +68,7 @@
  *   shared with the hooks.
  */
 #include "lib/discover.h"
+#include "core/admission.h"
 #include "work/helpers.h"
 #include "lib/gonote.h"
 #include "core/log.h"
@@ -478,57 +479,24 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && memcmp(s + n - k, suffix, k) == 0;
 }
 
-/* [a, b) of line l is mapped and tracked by no one. */
+/* [a, b) of line l is mapped and tracked by no one: the rule of
+ * core/admission.c decides, the path's stat only for what passes its first
+ * half. */
 static void consider(const struct line *l, uintptr_t a, uintptr_t b)
 {
 	size_t len = b - a;
 	uint64_t off = l->offset + (a - l->start);
-	const char *why = NULL;
 	struct stat st;
 
 	if (rej_has(a, len, l->ino, off))
 		return;
-	if (len < pf_opt.min_size) {
-		reject(l, a, len, off, "too-small");
+	const char *why = pf_admit_mapping(l->r, ends_with(l->path, " (deleted)"), len, l->path);
+	if (!why)
+		why = pf_admit_file(stat(l->path, &st) == 0 ? &st : NULL, l->ino, off,
+				    (size_t)page_size, &len);
+	if (why) {
+		reject(l, a, b - a, off, why);
 		return;
-	}
-	if (ends_with(l->path, " (deleted)")) {
-		reject(l, a, len, off, "special");
-		return;
-	}
-	if (!pf_options_path_allowed(l->path, &why)) {
-		reject(l, a, len, off, why ? why : "excluded");
-		return;
-	}
-	if (stat(l->path, &st) != 0) {
-		reject(l, a, len, off, "not-readable");
-		return;
-	}
-	/* The path names another file now (or maps escaped odd characters
-	 * in it).  The device is not compared: on btrfs and overlayfs maps
-	 * and stat disagree about it. */
-	if ((uint64_t)st.st_ino != l->ino) {
-		reject(l, a, len, off, "special");
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		reject(l, a, len, off, "not-regular");
-		return;
-	}
-	/* Past the end of the file there is nothing to read (and the hooks
-	 * track a mapping only up to it). */
-	if ((uint64_t)st.st_size <= off) {
-		rej_add(a, len, l->ino, off);
-		return;
-	}
-	uint64_t in_file = ((uint64_t)st.st_size - off + (uint64_t)page_size - 1) &
-			   ~((uint64_t)page_size - 1);
-	if (in_file < len) {
-		len = (size_t)in_file;
-		if (len < pf_opt.min_size) {
-			reject(l, a, b - a, off, "too-small");
-			return;
-		}
 	}
 	if (pf_table_contains(a, len, st.st_dev, st.st_ino))
 		return; /* a hook tracked it since the snapshot */
@@ -542,7 +510,7 @@ static void consider(const struct line *l, uintptr_t a, uintptr_t b)
 		.path = l->path,
 	};
 	if (pf_table_track(&d) != 0) {
-		reject(l, a, len, off, "table-full");
+		reject(l, a, len, off, PF_ADMIT_NO_MEMORY);
 		return;
 	}
 	tracked_now++;
