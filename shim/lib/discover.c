@@ -174,73 +174,6 @@ static uint64_t read_vmsize(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Lines of /proc/self/maps                                            */
-
-struct line {
-	uintptr_t start, end;
-	uint64_t offset;
-	unsigned maj, min;
-	uint64_t ino;
-	bool r, x;
-	const char *path; /* NUL-terminated, "" for none */
-};
-
-static const char *hex(const char *p, uint64_t *v)
-{
-	uint64_t x = 0;
-	for (;; p++) {
-		unsigned d;
-		if (*p >= '0' && *p <= '9')
-			d = (unsigned)(*p - '0');
-		else if (*p >= 'a' && *p <= 'f')
-			d = (unsigned)(*p - 'a' + 10);
-		else
-			break;
-		x = x << 4 | d;
-	}
-	*v = x;
-	return p;
-}
-
-/* "start-end perms offset maj:min inode   path"; false when malformed. */
-static bool parse_line(char *s, struct line *l)
-{
-	uint64_t a, b, off, maj, min, ino = 0;
-	const char *p = hex(s, &a);
-	if (*p++ != '-')
-		return false;
-	p = hex(p, &b);
-	if (*p++ != ' ' || !p[0] || !p[1] || !p[2] || !p[3])
-		return false;
-	l->r = p[0] == 'r';
-	l->x = p[2] == 'x';
-	p += 4;
-	if (*p++ != ' ')
-		return false;
-	p = hex(p, &off);
-	if (*p++ != ' ')
-		return false;
-	p = hex(p, &maj);
-	if (*p++ != ':')
-		return false;
-	p = hex(p, &min);
-	if (*p++ != ' ')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++)
-		ino = ino * 10 + (uint64_t)(*p - '0');
-	while (*p == ' ')
-		p++;
-	l->start = (uintptr_t)a;
-	l->end = (uintptr_t)b;
-	l->offset = off;
-	l->maj = (unsigned)maj;
-	l->min = (unsigned)min;
-	l->ino = ino;
-	l->path = p;
-	return b > a;
-}
-
-/* ------------------------------------------------------------------ */
 /* The table as it was when the scan began                             */
 
 struct snap {
@@ -314,7 +247,7 @@ static bool snap_take(void)
 }
 
 /* Does the line show the file of entry s at the offsets s expects? */
-static bool line_matches(const struct line *l, const struct snap *s)
+static bool line_matches(const struct pf_maps_line *l, const struct snap *s)
 {
 	return l->ino == s->ino &&
 	       l->offset + (s->start - l->start) == s->offset;
@@ -462,7 +395,7 @@ static unsigned tracked_now; /* entries tracked by the current scan */
 static unsigned skips_now;   /* skip records queued by the current scan */
 static long page_size = 4096;
 
-static void reject(const struct line *l, uintptr_t a, size_t len, uint64_t off, const char *why)
+static void reject(const struct pf_maps_line *l, uintptr_t a, size_t len, uint64_t off, const char *why)
 {
 	rej_add(a, len, l->ino, off);
 	/* A process with thousands of tiny mappings would flood the report
@@ -482,7 +415,7 @@ static bool ends_with(const char *s, const char *suffix)
 /* [a, b) of line l is mapped and tracked by no one: the rule of
  * core/admission.c decides, the path's stat only for what passes its first
  * half. */
-static void consider(const struct line *l, uintptr_t a, uintptr_t b)
+static void consider(const struct pf_maps_line *l, uintptr_t a, uintptr_t b)
 {
 	size_t len = b - a;
 	uint64_t off = l->offset + (a - l->start);
@@ -524,14 +457,14 @@ static struct {
 	unsigned maj, min;
 	bool x;
 	size_t n;
-	struct line lines[GROUP_MAX];
+	struct pf_maps_line lines[GROUP_MAX];
 	char path[PATH_MAX + 32];
 } group;
 static size_t cand_i; /* snapshot cursor for candidates */
 
 /* Sends the parts of l no entry covers to consider().  Hook entries cover
  * whatever they overlap; discovered ones only lines of their own file. */
-static void candidate_line(const struct line *l)
+static void candidate_line(const struct pf_maps_line *l)
 {
 	while (cand_i < snap_n && snap[cand_i].end <= l->start)
 		cand_i++;
@@ -562,7 +495,7 @@ static void group_flush(void)
 	group.x = false;
 }
 
-static void group_add(const struct line *l)
+static void group_add(const struct pf_maps_line *l)
 {
 	if (group.n && (group.ino != l->ino || group.maj != l->maj || group.min != l->min ||
 			strcmp(group.path, l->path) != 0))
@@ -590,7 +523,7 @@ static void group_add(const struct line *l)
 static size_t cover_i; /* snapshot cursor for coverage */
 
 /* Coverage of discovered entries by line l. */
-static void cover_line(const struct line *l)
+static void cover_line(const struct pf_maps_line *l)
 {
 	while (cover_i < snap_n && snap[cover_i].end <= l->start)
 		finish_entry(&snap[cover_i++]);
@@ -609,9 +542,9 @@ static void cover_line(const struct line *l)
 
 static void handle_line(char *text)
 {
-	struct line l;
+	struct pf_maps_line l;
 	lines_now++;
-	if (!parse_line(text, &l))
+	if (!pf_maps_parse_line(text, &l))
 		return;
 	cover_line(&l);
 	if (l.ino != 0 && l.path[0] == '/')
@@ -767,7 +700,7 @@ static bool check_record(int fd, const struct pf_maprec *r)
 			if (prog < 0)
 				return false;
 			if (!prog && v.path[0] == '/' && !pf_table_clear_stale(a, b - a, r->t_ns)) {
-				struct line l = {
+				struct pf_maps_line l = {
 					.start = v.start, .end = v.end, .offset = v.offset,
 					.maj = v.maj, .min = v.min, .ino = v.ino,
 					.r = v.r, .x = v.x, .path = v.path,
