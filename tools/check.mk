@@ -16,7 +16,7 @@
 PREFAULT_CHECK      := $(BUILD)/prefault-check
 CHECK_OBJ           := $(BUILD)/check/check.o
 CHECK_SHIM          := $(call SHIM_LAYER_OBJ,sys core work) \
-                       $(addprefix $(BUILD)/shim/lib/,gonote.o mapwatch.o attrib.o)
+                       $(addprefix $(BUILD)/shim/lib/,gonote.o mapwatch.o)
 CHECK_CFLAGS         = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Ishim -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 
 .PHONY: install-check uninstall-check

@@ -8,15 +8,16 @@
 #
 # The companion is the library's engine (shim/: table, engine, helpers, advise,
 # budget, options, log, stats...) linked into a program of its own, with its own
-# main loop and procstat.c; not the hooks, the constructor or discovery.  The
-# objects are the library's own ($(BUILD)/shim/*.o), so a SANITIZE build covers
-# the companion too.  Included by the top Makefile; uses its CC, CFLAGS, WARN,
-# BUILD, SAN_FLAGS.
+# main loop and fault reader (procstat.c, registered with the statistics); not
+# the hooks, the constructor or discovery.  The objects are the library's own
+# ($(BUILD)/shim/*.o, every one of sys, core and work), so a SANITIZE build
+# covers the companion too.  Included by the top Makefile; uses its CC, CFLAGS,
+# WARN, BUILD, SAN_FLAGS.
 
 COMPANION       := $(BUILD)/prefault-companion
 COMPANION_SRC   := $(wildcard tools/companion/*.c)
 COMPANION_OBJ   := $(COMPANION_SRC:tools/companion/%.c=$(BUILD)/companion/%.o)
-COMPANION_SHIM  := $(filter-out $(BUILD)/shim/work/procstat.o,$(call SHIM_LAYER_OBJ,sys core work))
+COMPANION_SHIM  := $(call SHIM_LAYER_OBJ,sys core work)
 COMPANION_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Ishim -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 COMPANION_BENCH_ARGS ?=
 
@@ -34,7 +35,7 @@ test: $(COMPANION) $(GOSTATIC_TEST)
 install: install-companion
 uninstall: uninstall-companion
 
-$(BUILD)/companion/%.o: tools/companion/%.c tools/companion/companion.h $(SHIM_HDR) tools/companion.mk
+$(BUILD)/companion/%.o: tools/companion/%.c $(wildcard tools/companion/*.h) $(SHIM_HDR) tools/companion.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(COMPANION_CFLAGS) -MMD -c -o $@ $<
 

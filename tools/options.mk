@@ -5,13 +5,13 @@
 #   make                  also builds build/prefault-options
 #   make install          also installs it in LIBEXECDIR, where prefault finds it
 #
-# Links the library's objects options.o and log.o ($(BUILD)/shim/*.o, as
-# tools/check.mk does).  Included by the top Makefile; uses its CC, CFLAGS,
+# Links the library's objects options.o, log.o and dest.o ($(BUILD)/shim/*.o,
+# as tools/check.mk does).  Included by the top Makefile; uses its CC, CFLAGS,
 # WARN, BUILD, SAN_FLAGS.
 
 PREFAULT_OPTIONS   := $(BUILD)/prefault-options
 OPTIONS_OBJ        := $(BUILD)/options/validate.o
-OPTIONS_SHIM       := $(addprefix $(BUILD)/shim/core/,options.o log.o)
+OPTIONS_SHIM       := $(addprefix $(BUILD)/shim/,core/options.o core/log.o sys/dest.o)
 OPTIONS_CFLAGS      = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Ishim -pthread -D_GNU_SOURCE $(SAN_FLAGS)
 
 .PHONY: install-options uninstall-options

@@ -1,135 +1,33 @@
 /*
  * log.c - where prefault's words go: one-line messages on PREFAULT_LOG (and,
- * for a malformed setting only, on stderr), and the plumbing every
- * destination shares (a path, "stderr" or "fd:N").
+ * for a malformed setting only, on stderr), and pf_log's as warning records
+ * through the sink the report registers.
  *
- * A path is opened, appended to and closed for each write so that prefault
- * never holds a descriptor between uses.  No lock: a line is one write(2)
- * on an O_APPEND descriptor, which the kernel keeps whole.
+ * The log reads no setting itself: options.c, which logs its own
+ * complaints, hands it PREFAULT_LOG and PREFAULT_VERBOSE (pf_log_configure)
+ * before it says anything.  No lock: a line is one write(2) (dest.c); the
+ * configuration and the sink are set before any thread of ours exists.
  */
 #include "core/log.h"
-#include "core/options.h"
-#include "work/stats.h"
+#include "sys/dest.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-/* "fd:N" -> N, "stderr" -> 2, a path -> -1; -2 when malformed. */
-static int dest_fd(const char *dest)
+static const char *log_dest = "";  /* the caller's: read at each message */
+static const bool *log_verbose;    /* NULL: not verbose */
+static void (*warning_sink)(const char *msg);
+
+void pf_log_configure(const char *dest, const bool *verbose)
 {
-	if (!strcmp(dest, "stderr"))
-		return 2;
-	if (!strncmp(dest, "fd:", 3)) {
-		const char *p = dest + 3;
-		if (!isdigit((unsigned char)*p))
-			return -2;
-		char *end;
-		long n = strtol(p, &end, 10);
-		return (*end || n < 0 || n > 1 << 20) ? -2 : (int)n;
-	}
-	return *dest ? -1 : -2;
+	log_dest = dest;
+	log_verbose = verbose;
 }
 
-/* Expands %p to the pid; returns 0 or -1 when the result does not fit. */
-static int expand_path(const char *dest, char *out, size_t size)
+void pf_log_set_warning_sink(void (*sink)(const char *msg))
 {
-	size_t o = 0;
-	for (const char *p = dest; *p; p++) {
-		char tmp[24];
-		const char *piece = tmp;
-		if (p[0] == '%' && p[1] == 'p') {
-			snprintf(tmp, sizeof tmp, "%d", (int)getpid());
-			p++;
-		} else {
-			tmp[0] = *p;
-			tmp[1] = '\0';
-		}
-		size_t n = strlen(piece);
-		if (o + n >= size)
-			return -1;
-		memcpy(out + o, piece, n);
-		o += n;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-int pf_dest_write(const char *dest, const char *buf, size_t len)
-{
-	int saved = errno;
-	int fd = dest_fd(dest);
-	int rc = -1;
-	if (fd >= 0) {
-		rc = write_all(fd, buf, len);
-	} else if (fd == -1) {
-		char path[1024];
-		if (expand_path(dest, path, sizeof path) == 0) {
-			int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-			if (f >= 0) {
-				rc = write_all(f, buf, len);
-				close(f);
-			}
-		}
-	}
-	errno = saved;
-	return rc;
-}
-
-int pf_dest_form(const char *dest)
-{
-	return dest_fd(dest) == -2 ? -1 : 0;
-}
-
-int pf_dest_absolute(const char *dest, char *out, size_t size)
-{
-	char cwd[4096];
-	int n;
-	if (dest_fd(dest) != -1 || dest[0] == '/' || !getcwd(cwd, sizeof cwd))
-		n = snprintf(out, size, "%s", dest);
-	else
-		n = snprintf(out, size, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", dest);
-	return n >= 0 && (size_t)n < size ? 0 : -1;
-}
-
-const char *pf_dest_problem(const char *dest)
-{
-	int fd = dest_fd(dest);
-	if (fd == -2)
-		return "not a path, stderr or fd:N";
-	if (fd >= 0)
-		return NULL;
-	char path[1024];
-	if (expand_path(dest, path, sizeof path))
-		return "too long once %p is expanded";
-	int saved = errno;
-	const char *why = NULL;
-	int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-	if (f >= 0)
-		close(f);
-	else
-		why = strerror(errno);
-	errno = saved;
-	return why;
+	warning_sink = sink;
 }
 
 enum level { NOTE, WARN, SAY };
@@ -137,10 +35,10 @@ enum level { NOTE, WARN, SAY };
 static void vlog(enum level level, const char *fmt, va_list ap)
 {
 	bool say = level == SAY;
-	bool log_is_stderr = !strcmp(pf_opt.log_dest, "stderr") || !strcmp(pf_opt.log_dest, "fd:2");
-	if (level == NOTE && !pf_opt.verbose)
+	bool log_is_stderr = !strcmp(log_dest, "stderr") || !strcmp(log_dest, "fd:2");
+	if (level == NOTE && !(log_verbose && *log_verbose))
 		return;
-	if (!say && !pf_opt.log_dest[0] && (level == NOTE || !pf_opt.stats_dest[0]))
+	if (!say && !log_dest[0] && (level == NOTE || !warning_sink))
 		return;
 	char msg[480], line[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -150,10 +48,10 @@ static void vlog(enum level level, const char *fmt, va_list ap)
 		line[len - 1] = '\n';
 	if (say && !log_is_stderr && len)
 		pf_dest_write("stderr", line, len);
-	if (pf_opt.log_dest[0] && len)
-		pf_dest_write(pf_opt.log_dest, line, len);
-	if (level != NOTE && pf_opt.stats_dest[0])
-		pf_stats_write_warning(msg);
+	if (log_dest[0] && len)
+		pf_dest_write(log_dest, line, len);
+	if (level != NOTE && warning_sink)
+		warning_sink(msg);
 }
 
 void pf_note(const char *fmt, ...)

@@ -1,15 +1,22 @@
 /*
- * log.h - one-line messages and the destinations they go to (log.c).
- *
- * A destination is a path ("%p" becomes the pid), "stderr" or "fd:N".  A
- * path is opened, appended to and closed for every write, so prefault never
- * holds a descriptor the program could trip on.  No lock: each line is one
- * write(2) on an O_APPEND descriptor.
+ * log.h - one-line messages (log.c); where they go is a destination
+ * (sys/dest.h).  No lock.
  */
 #ifndef PF_LOG_H
 #define PF_LOG_H
 
-#include <stddef.h>
+#include <stdbool.h>
+
+/* Where messages go, from options.c once it has read PREFAULT_LOG and
+ * PREFAULT_VERBOSE and before it says anything: dest (a destination, ""
+ * when silent) and *verbose are read at each message and stay the
+ * caller's, so that emptying dest silences the log (tools/check does).
+ * Until then the log is silent but for pf_say's line on stderr. */
+void pf_log_configure(const char *dest, const bool *verbose);
+/* Where pf_log's and pf_say's messages go as records: the report's warning
+ * writer (core/events.c, registered by pf_stats_init), which says nothing
+ * when PREFAULT_STATS is unset.  None until registered. */
+void pf_log_set_warning_sink(void (*sink)(const char *msg));
 
 /* Writes "prefault: <message>\n" to PREFAULT_LOG, and as a warning record to
  * PREFAULT_STATS; silent when neither is set. */
@@ -21,17 +28,5 @@ void pf_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * only for what the user asked for and cannot have, a malformed setting.
  * Nothing else of prefault's reaches stderr unasked. */
 void pf_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Appends len bytes to a destination; returns 0 or -1 with errno set. */
-int pf_dest_write(const char *dest, const char *buf, size_t len);
-/* 0 when dest has a destination's form (not empty; fd: followed by digits). */
-int pf_dest_form(const char *dest);
-/* A path destination made absolute against the current directory, in out;
- * stderr, fd:N and absolute paths are copied.  Returns 0, or -1 when the
- * result does not fit (the relative path is kept when there is no current
- * directory to read). */
-int pf_dest_absolute(const char *dest, char *out, size_t size);
-/* NULL when dest can be appended to (a path is created if need be), else
- * why not (strerror). */
-const char *pf_dest_problem(const char *dest);
 
 #endif

@@ -11,12 +11,15 @@
  * PREFAULT_EXCLUDE that cannot be taken whole, no file at all (doing
  * nothing rather than what was not asked for).  A relative PREFAULT_STATS
  * or PREFAULT_LOG is made absolute here, so that a program that changes
- * directory keeps writing where it started.  No lock: pf_opt is written
- * before any thread of ours exists.
+ * directory keeps writing where it started.  A PREFAULT_STATS that cannot
+ * be used is said in the report's own words (pf_options_stats_unusable),
+ * here and by the report when its destination stops taking writes.  The
+ * log is handed its settings (pf_log_configure) before anything is said.
+ * No lock: pf_opt is written before any thread of ours exists.
  */
 #include "core/options.h"
+#include "sys/dest.h"
 #include "core/log.h"
-#include "work/stats.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -300,6 +303,37 @@ static const char *quoted(char *buf, size_t size, const char *value)
 	return buf;
 }
 
+/* The line that says PREFAULT_STATS=value is unusable, on stderr. */
+static void stats_line(const char *value, const char *why)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof msg, "prefault: PREFAULT_STATS='%.200s': %s; no statistics\n", value,
+			 why);
+	if (n > 0)
+		pf_dest_write("stderr", msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+}
+
+void pf_options_stats_unusable(const char *value, const char *otherwise)
+{
+	int saved = errno;
+	const char *why = NULL;
+	if (!strcmp(value, "") || (!strncmp(value, "fd:", 3) &&
+				   (value[3] < '0' || value[3] > '9' || strspn(value + 3, "0123456789") != strlen(value + 3))))
+		why = "not a path, stderr or fd:N";
+	else if (strlen(value) >= sizeof pf_opt.stats_dest)
+		why = "too long";
+	else
+		why = pf_dest_problem(value);
+	stats_line(value, why ? why : otherwise);
+	errno = saved;
+}
+
+/* True when the log is off or is stderr: stderr's line then stands for it. */
+static bool log_is_stderr_or_off(void)
+{
+	return !pf_opt.log_dest[0] || !strcmp(pf_opt.log_dest, "stderr");
+}
+
 void pf_options_load(void)
 {
 	struct bad {
@@ -311,6 +345,7 @@ void pf_options_load(void)
 	size_t nbad = 0;
 	struct parsed p;
 
+	pf_log_configure(pf_opt.log_dest, &pf_opt.verbose);
 	pf_opt.include_none = pf_opt.exclude_all = false;
 	for (size_t i = 0; i < NDEFS; i++)
 		set_default(&defs[i], false);
@@ -349,20 +384,15 @@ void pf_options_load(void)
 		else
 			snprintf(instead, sizeof instead, "using the default '%s'", b->d->def);
 		if (b->d->target == pf_opt.stats_dest) {
-			/* stats.c says a bad report destination on stderr, in
-			 * its own words, and whether the log needs it too. */
-			if (b->abs_too_long) {
-				char line[400];
-				int n = snprintf(line, sizeof line, "prefault: PREFAULT_STATS='%s': %s; no statistics\n",
-						 q, b->why);
-				if (n > 0)
-					pf_dest_write("stderr", line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-				if (!pf_opt.log_dest[0] || !strcmp(pf_opt.log_dest, "stderr"))
-					continue;
-			} else if (pf_stats_bad_dest(b->v)) {
-				continue;
-			}
-			pf_log("%s='%s' is not valid: %s; %s", b->d->name, q, b->why, instead);
+			/* A bad report destination is said on stderr in the
+			 * report's words; the log is told too when that line
+			 * does not stand for it. */
+			if (b->abs_too_long)
+				stats_line(q, b->why);
+			else
+				pf_options_stats_unusable(b->v, "cannot be written");
+			if (!log_is_stderr_or_off())
+				pf_log("%s='%s' is not valid: %s; %s", b->d->name, q, b->why, instead);
 			continue;
 		}
 		pf_say("%s='%s' is not valid: %s; %s", b->d->name, q, b->why, instead);

@@ -42,8 +42,15 @@ struct pf_options {
 extern struct pf_options pf_opt;
 
 /* Reads every PREFAULT_* variable.  A malformed one is said in one line on
- * stderr and on PREFAULT_LOG, and its safe default applies. */
+ * stderr and on PREFAULT_LOG, and its safe default applies.  Hands the log
+ * its settings (pf_log_configure) first. */
 void pf_options_load(void);
+/* PREFAULT_STATS=value cannot be used: says so in one line on stderr,
+ * "prefault: PREFAULT_STATS='value': why; no statistics", why being what is
+ * wrong with it as a destination or, when nothing is found, otherwise.  For
+ * pf_options_load and for the report, whose destination stopped taking
+ * writes.  errno is left as it was. */
+void pf_options_stats_unusable(const char *value, const char *otherwise);
 /* Reads value as pf_options_load() would read the variable name, changing
  * nothing: 0 with its canonical spelling (what the wrapper exports) in
  * canon; -1 with the reason in why when it is malformed; -2 when name is

@@ -19,7 +19,7 @@
 #include "core/budget.h"
 #include "sys/meminfo.h"
 #include "core/account.h"
-#include "work/stats.h"
+#include "sys/clock.h"
 
 
 #define PRESSURE_PERIOD_NS (200ll * 1000000ll)

@@ -15,8 +15,9 @@
  * Lock rule: none; atomics only, safe in any thread and across fork.
  */
 #include "core/progwait.h"
-#include "work/stats.h"
+#include "sys/clock.h"
 
+#include <stdbool.h>
 #include <sys/resource.h>
 
 static uint64_t own_majflt;       /* atomic: the helpers' major faults, summed */

@@ -16,7 +16,7 @@
  */
 #include "core/table.h"
 #include "sys/alloc.h"
-#include "work/stats.h"
+#include "core/events.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -108,7 +108,7 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 	uintptr_t s = m->start, e = m->start + m->len;
 	uintptr_t ca = a > s ? a : s, cb = b < e ? b : e;
 
-	pf_stats_queue_mapping(PF_EV_UNMAP, m, ca, cb - ca);
+	pf_events_queue_mapping(PF_EV_UNMAP, m, ca, cb - ca);
 	struct pf_mapping *r = NULL;
 	if (cb < e) {
 		struct pf_mapping right = *m;
@@ -123,7 +123,7 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 		right.state = right.done >= right.len ? PF_FINISHED : PF_QUEUED;
 		r = insert_locked(&right);
 		if (r)
-			pf_stats_queue_mapping(PF_EV_MAP, r, r->start, r->len);
+			pf_events_queue_mapping(PF_EV_MAP, r, r->start, r->len);
 	}
 	/* m is still whole here: the account gives [ca, cb)'s share of what
 	 * it held back to the budget and splits the rest between m and r. */
@@ -174,7 +174,7 @@ int pf_table_track(const struct pf_desc *d)
 	forget_locked(d->start, d->start + d->len);
 	struct pf_mapping *m = insert_locked(&proto);
 	if (m)
-		pf_stats_queue_mapping(PF_EV_MAP, m, m->start, m->len);
+		pf_events_queue_mapping(PF_EV_MAP, m, m->start, m->len);
 	publish_bounds();
 	pthread_mutex_unlock(&table_lock);
 	return m ? 0 : -1;
@@ -253,7 +253,7 @@ void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size
 	if (have) {
 		struct pf_mapping *n = insert_locked(&moved);
 		if (n)
-			pf_stats_queue_mapping(PF_EV_MAP, n, n->start, n->len);
+			pf_events_queue_mapping(PF_EV_MAP, n, n->start, n->len);
 	}
 	publish_bounds();
 	pthread_mutex_unlock(&table_lock);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/source.h"
 #include "sys/alloc.h"
 /* uthash allocates from alloc.c and reports running out instead of calling
  * exit(); the flag it sets is table.c's. */
@@ -29,14 +30,6 @@
 #define uthash_nonfatal_oom(obj) (table_oom = 1)
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
-
-#define PF_PATH_MAX 512
-
-enum pf_source {
-	PF_SRC_HOOK,     /* seen by the mmap hook */
-	PF_SRC_DISCOVER, /* found in /proc/self/maps */
-	PF_SRC_COMPANION, /* the companion's own mapping of a target's file */
-};
 
 /* What a source knows about a new mapping. */
 struct pf_desc {

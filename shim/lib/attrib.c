@@ -30,11 +30,12 @@
  */
 #include "lib/attrib.h"
 #include "work/helpers.h"
+#include "sys/clock.h"
 #include "core/options.h"
 #include "sys/perfring.h"
 #include "sys/procfs.h"
 #include "sys/real.h"
-#include "work/stats.h"
+#include "core/report.h"
 #include "core/table.h"
 
 #include <dirent.h>
@@ -331,16 +332,6 @@ int pf_attrib_mapping(uint64_t id, uint64_t *majflt, double *first_t)
 	}
 	pthread_mutex_unlock(&attrib_lock);
 	return ok;
-}
-
-void pf_attrib_prefork(void)
-{
-	pthread_mutex_lock(&attrib_lock);
-}
-
-void pf_attrib_postfork_parent(void)
-{
-	pthread_mutex_unlock(&attrib_lock);
 }
 
 void pf_attrib_postfork_child(void)

@@ -34,12 +34,10 @@ size_t pf_attrib_json(char *buf, size_t size);
  * attribution is unavailable. */
 int pf_attrib_mapping(uint64_t id, uint64_t *majflt, double *first_t);
 
-/* fork (init.c): attrib_lock is taken before and released after; the child
- * makes it anew and, when the constructor watched the program's threads,
- * starts afresh with its own thread's event (the parent's rings are not
- * copied into it). */
-void pf_attrib_prefork(void);
-void pf_attrib_postfork_parent(void);
+/* fork (init.c): attrib_lock is not taken before a fork (it is held across
+ * opendir's malloc); the child makes it anew and, when the constructor
+ * watched the program's threads, starts afresh with its own thread's event
+ * (the parent's rings are not copied into it). */
 void pf_attrib_postfork_child(void);
 
 #endif

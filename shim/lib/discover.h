@@ -24,7 +24,7 @@ void pf_discover_init(void);
 /* What pf_discover_init() decided, and why: "go-note", "go-library",
  * "cgo-symbol" (auto found Go code), "not-go", "forced" (PREFAULT_DISCOVER=1),
  * "turned-off" (=0) or "inert" (PREFAULT=0). */
-bool pf_discover_wanted(const char **why) __attribute__((weak)); /* absent from the companion */
+bool pf_discover_wanted(const char **why);
 /* From every hook call: one relaxed atomic load unless discovery is wanted
  * and not yet running; then starts the thread, exactly once, and when the
  * process has only the calling thread, waits for the new thread's id (tens
@@ -36,9 +36,9 @@ void pf_discover_poke(void);
 void pf_discover_after_fork_child(void);
 /* For the proc record: "off", "pending" (wanted, not started), "perf"
  * (woken by mapwatch.c's records) or "poll" (/proc alone). */
-const char *pf_discover_how(void) __attribute__((weak)); /* absent from the companion */
+const char *pf_discover_how(void);
 /* How a new mapping is checked: "procmap-query" (the range a perf record
  * names, alone) or "scan" (all of /proc/self/maps). */
-const char *pf_discover_lookup(void) __attribute__((weak));
+const char *pf_discover_lookup(void);
 
 #endif

@@ -8,15 +8,16 @@
  * is off, and when a hook is re-entered on the same thread (a signal handler
  * calling mmap inside our bookkeeping), the call goes straight through too.
  * Lock rule: hooks take table_lock (briefly, via table.c), ring_lock (via
- * stats.c) and helpers_lock (via engine.c), never anything a helper holds
+ * events.c) and helpers_lock (via engine.c), never anything a helper holds
  * across I/O.
  */
 #include "core/admission.h"
 #include "lib/discover.h"
 #include "work/helpers.h"
+#include "core/events.h"
 #include "lib/hooks.h"
 #include "core/options.h"
-#include "work/stats.h"
+#include "core/report.h"
 #include "core/table.h"
 
 #include <errno.h>

@@ -1,6 +1,7 @@
 /*
  * init.c - the library's life in the process: the constructor (resolve
- * libc, read the settings, register fork handlers; no thread), the
+ * libc, register what the statistics and the thread start ask of the
+ * library, read the settings, register fork handlers; no thread), the
  * destructor (a last report, for programs that run one), fork handling and
  * PREFAULT_INHERIT.
  *
@@ -14,25 +15,27 @@
  *   pace_lock     iolimit.c   (ring_lock under it, by a log line)
  *   step_lock     advise.c    (nothing under it)
  *   count_lock    budget.c    (nothing under it)
- *   ring_lock     stats.c     (nothing under it)
- *   event_lock    stats.c     (nothing under it)
+ *   ring_lock     events.c    (nothing under it)
+ *   event_lock    events.c    (nothing under it)
  *
- * Fork, as jemalloc does it: the prepare handler takes them all in that
- * order (each module's pf_<module>_prefork), so no other thread is inside
- * one at the fork and the child's copy of every guarded state is whole;
- * the parent handler releases them and the child handler makes them anew,
- * in reverse order (pf_<module>_postfork_parent, _postfork_child).  The
- * child also forgets the helpers it does not have (the next mapping's wake
- * starts its own), queues again what they had in hand, drops the
- * statistics' queue, and opens its own fault samples.  Taking a lock in
- * the list's order cannot deadlock with a helper, whose nesting follows
- * the same order; a fork may wait for a helper's bounded I/O under a lock
- * (the proc record's /proc reads and write, the /sys reads of pace_lock and
- * step_lock).  Two are held across a malloc (attrib_lock, by opendir;
- * helpers_lock, by pthread_create): that relies on the allocator taking its
- * own locks after this handler, as glibc's does (fork takes them after
- * every prepare handler); an allocator whose own prepare handler ran first
- * (registered after this one) could make such a fork wait for ever.  A
+ * Fork, as jemalloc does it: the prepare handler runs each module's
+ * pf_<module>_prefork in that order, the parent and child handlers their
+ * _postfork_parent and _postfork_child in reverse.  A prefork takes its
+ * module's locks, so no other thread is inside one at the fork and the
+ * child's copy of what they guard is whole; the child makes them anew.
+ * Three are not taken, only made anew in the child, because a helper may
+ * hold them across a wait with no bound: proc_lock and event_lock across a
+ * write to the statistics' destination (a pipe nobody reads blocks it),
+ * attrib_lock across a malloc (opendir), which a fork must not wait for
+ * whatever the allocator's fork handlers do.  What they guard is line
+ * buffers and fault samples the child starts afresh.  The child also
+ * forgets the helpers it does not have (the next mapping's wake starts its
+ * own), queues again what they had in hand, drops the statistics' queue,
+ * and opens its own fault samples.  Taking locks in the list's order cannot
+ * deadlock with a helper, whose nesting follows the same order; a fork may
+ * wait for a helper's bounded I/O under a lock (the /sys reads of pace_lock
+ * and step_lock).  helpers_lock is held across pthread_create's malloc:
+ * glibc's fork takes the allocator's locks after every prepare handler.  A
  * thread that forks from a signal handler while it holds one of the locks
  * (inside a hook, or the destructor's last report) takes none and its
  * child runs with prefault off.
@@ -49,13 +52,18 @@
 #include "lib/discover.h"
 #include "work/engine.h"
 #include "work/helpers.h"
+#include "core/events.h"
 #include "lib/hooks.h"
 #include "work/iolimit.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "sys/real.h"
+#include "core/report.h"
+#include "lib/residency.h"
 #include "work/stats.h"
+#include "lib/stdio_locks.h"
 #include "core/table.h"
+#include "sys/threads.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -81,26 +89,22 @@ static void fork_prepare(void)
 	if (fork_in_hook)
 		return;
 	pf_helpers_prefork();
-	pf_stats_proc_prefork();
-	pf_attrib_prefork();
 	pf_table_prefork();
 	pf_iolimit_prefork();
 	pf_advise_prefork();
 	pf_budget_prefork();
-	pf_stats_prefork();
+	pf_events_prefork();
 }
 
 static void fork_parent(void)
 {
 	if (fork_in_hook)
 		return;
-	pf_stats_postfork_parent();
+	pf_events_postfork_parent();
 	pf_budget_postfork_parent();
 	pf_advise_postfork_parent();
 	pf_iolimit_postfork_parent();
 	pf_table_postfork_parent();
-	pf_attrib_postfork_parent();
-	pf_stats_proc_postfork_parent();
 	pf_helpers_postfork_parent();
 }
 
@@ -113,13 +117,13 @@ static void fork_child(void)
 			pf_attrib_postfork_child();
 		return;
 	}
-	pf_stats_postfork_child();
+	pf_events_postfork_child();
 	pf_budget_postfork_child();
 	pf_advise_postfork_child();
 	pf_iolimit_postfork_child();
 	pf_table_postfork_child();
 	pf_attrib_postfork_child();
-	pf_stats_proc_postfork_child();
+	pf_stats_postfork_child();
 	pf_helpers_postfork_child();
 	pf_discover_after_fork_child(); /* no lock: discovery's thread is gone */
 }
@@ -157,8 +161,21 @@ static void drop_from_ld_preload(void)
 
 __attribute__((constructor)) static void pf_init(void)
 {
-	pf_real_resolve();
+	static const struct pf_stats_host stats_host = {
+		.inactive_reason = pf_inactive_reason,
+		.discover_wanted = pf_discover_wanted,
+		.discover_how = pf_discover_how,
+		.discover_lookup = pf_discover_lookup,
+		.stdio_state = pf_stdio_state,
+		.mappings_json = pf_residency_json,
+		.drain = pf_attrib_drain,
+	};
+	bool libc_found = pf_real_resolve();
+	pf_thread_set_first_hook(pf_stdio_first_thread);
+	pf_stats_init(&stats_host);
 	pf_options_load();
+	if (!libc_found)
+		pf_log("libc's mmap, munmap or mremap not found; using system calls");
 	if (!pf_opt.inherit)
 		drop_from_ld_preload();
 	if (pf_opt.enabled) {

@@ -12,7 +12,8 @@
 #include "core/table.h"
 #include "lib/rejected.h"
 #include "work/helpers.h"
-#include "work/stats.h"
+#include "core/events.h"
+#include "core/report.h"
 
 #include <string.h>
 #include <sys/stat.h>

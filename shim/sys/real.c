@@ -3,14 +3,16 @@
  *
  * The pointers are written once by pf_real_resolve() (constructor) and read
  * without a lock afterwards; a relaxed atomic load is enough because a
- * pointer that is still NULL just means "use the system call".
+ * pointer that is still NULL just means "use the system call".  Says
+ * nothing itself: the constructor logs a lookup that failed, once the
+ * settings say where to.
  */
 #include "sys/real.h"
-#include "core/log.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -24,7 +26,7 @@ static mmap_fn real_mmap;
 static munmap_fn real_munmap;
 static mremap_fn real_mremap;
 
-void pf_real_resolve(void)
+bool pf_real_resolve(void)
 {
 	mmap_fn m = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
 	munmap_fn u = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
@@ -33,8 +35,7 @@ void pf_real_resolve(void)
 	__atomic_store_n(&real_mmap, m, __ATOMIC_RELEASE);
 	__atomic_store_n(&real_munmap, u, __ATOMIC_RELEASE);
 	__atomic_store_n(&real_mremap, r, __ATOMIC_RELEASE);
-	if (!m || !u || !r)
-		pf_log("libc's mmap, munmap or mremap not found; using system calls");
+	return m && u && r;
 }
 
 static long sys_result(long r)

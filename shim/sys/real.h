@@ -9,10 +9,12 @@
 #ifndef PF_REAL_H
 #define PF_REAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-void pf_real_resolve(void);
+/* False when one of them was not found (its calls are system calls). */
+bool pf_real_resolve(void);
 void *pf_real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int pf_real_munmap(void *addr, size_t len);
 void *pf_real_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);

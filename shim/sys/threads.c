@@ -6,12 +6,12 @@
  *
  * When the thread started is the first besides the program's one, glibc has
  * just switched the program's stdio streams to locking; the library hands
- * them back (pf_stdio_first_thread, weak: the companion has none).  This
- * runs on the creating thread, which is then the program's only one.
- * No lock of its own.
+ * them back (stdio_locks.c's pf_stdio_first_thread, which init.c registers
+ * with pf_thread_set_first_hook; the companion registers none).  This runs
+ * on the creating thread, which is then the program's only one.  No lock:
+ * the hook is registered before any thread of ours exists.
  */
 #include "sys/threads.h"
-#include "lib/stdio_locks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +19,13 @@
 #include <sys/single_threaded.h>
 
 __thread bool pf_own_thread_starting;
+
+static void (*first_hook)(void);
+
+void pf_thread_set_first_hook(void (*hook)(void))
+{
+	first_hook = hook;
+}
 
 int pf_thread_start(void *(*fn)(void *), void *arg, size_t stack)
 {
@@ -37,8 +44,8 @@ int pf_thread_start(void *(*fn)(void *), void *arg, size_t stack)
 	pf_own_thread_starting = false;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (rc == 0 && alone && pf_stdio_first_thread)
-		pf_stdio_first_thread();
+	if (rc == 0 && alone && first_hook)
+		first_hook();
 	errno = saved;
 	return rc;
 }

@@ -6,7 +6,9 @@
  * the caller, and the record goes to the statistics' queue (stats.c).
  */
 #include "work/done.h"
-#include "work/stats.h"
+#include "core/events.h"
+#include "core/report.h"
+#include "sys/clock.h"
 
 #include <string.h>
 

@@ -38,6 +38,7 @@
 #include "core/budget.h"
 #include "work/charge.h"
 #include "work/done.h"
+#include "sys/clock.h"
 #include "work/engine.h"
 #include "work/follow.h"
 #include "work/front.h"

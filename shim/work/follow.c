@@ -66,7 +66,9 @@
 #include "work/remeasure.h"
 #include "core/options.h"
 #include "core/pressure.h"
-#include "work/stats.h"
+#include "core/events.h"
+#include "core/report.h"
+#include "sys/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,9 +17,12 @@
  * The registry of our thread ids is a fixed array of atomics.
  */
 #include "work/helpers.h"
+#include "sys/clock.h"
 #include "work/engine.h"
+#include "core/events.h"
 #include "core/log.h"
 #include "core/options.h"
+#include "core/report.h"
 #include "work/stats.h"
 #include "core/table.h"
 #include "sys/threads.h"

@@ -56,7 +56,7 @@
 #include "sys/procfs.h"
 #include "core/progwait.h"
 #include "work/window.h"
-#include "work/stats.h"
+#include "sys/clock.h"
 
 #include <inttypes.h>
 #include <linux/ioprio.h>

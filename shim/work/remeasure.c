@@ -16,7 +16,7 @@
 #include "core/account.h"
 #include "core/budget.h"
 #include "work/front.h"
-#include "work/stats.h"
+#include "sys/clock.h"
 #include "core/table.h"
 
 #include <string.h>

@@ -6,7 +6,7 @@
  * shallower.  No lock: each helper thread owns its window.
  */
 #include "work/window.h"
-#include "work/stats.h"
+#include "sys/clock.h"
 
 #define NS_PER_MS 1000000ll
 #define MIN_WINDOW (512u * 1024u)

@@ -57,7 +57,7 @@
 #include "core/pressure.h"
 #include "sys/procfs.h"
 #include "sys/procmap.h"
-#include "work/stats.h"
+#include "core/report.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -36,11 +36,12 @@
 
 #include "core/admission.h"
 #include "work/helpers.h"
+#include "sys/clock.h"
+#include "core/events.h"
 #include "core/options.h"
 #include "sys/procfs.h"
 #include "sys/procmap.h"
 #include "sys/real.h"
-#include "work/stats.h"
 #include "core/table.h"
 
 #include <dirent.h>

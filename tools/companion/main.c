@@ -27,11 +27,15 @@
  * poll loop; the helpers (shim/work/helpers.c) block everything themselves.
  */
 #include "companion.h"
+#include "procstat.h"
 
 #include "sys/advise.h"
 #include "core/budget.h"
+#include "sys/clock.h"
 #include "work/engine.h"
+#include "core/events.h"
 #include "core/options.h"
+#include "core/report.h"
 #include "work/stats.h"
 
 #include <errno.h>
@@ -87,8 +91,9 @@ bool pfc_pidfd_alive(int pidfd)
 	return poll(&p, 1, 0) == 0;
 }
 
-/* The library's init.c answers this for a preloaded process. */
-const char *pf_inactive_reason(void)
+/* The start record's question (the library's init.c answers it for a
+ * preloaded process). */
+static const char *inactive_reason(void)
 {
 	return pf_opt.enabled ? NULL : "disabled by PREFAULT=0";
 }
@@ -281,6 +286,11 @@ int main(int argc, char **argv)
 		}
 	}
 
+	static const struct pf_stats_host stats_host = {
+		.inactive_reason = inactive_reason,
+		.read_faults = pfc_procstat_read,
+	};
+	pf_stats_init(&stats_host);
 	pf_options_load();
 	if (pf_opt.enabled)
 		pf_budget_compute();

@@ -1,7 +1,9 @@
 /*
  * procstat.c - the proc records' fault counts, from the companion's side.
  *
- * Stands in for the library's shim/work/procstat.c (which splits one process's
+ * The companion's fault reader, which main.c registers with the statistics
+ * (struct pf_stats_host's read_faults) in place of the library's
+ * pf_procstat_read (shim/work/procstat.c, which splits one process's
  * threads into the program's and prefault's): here "program" is the target
  * and the processes followed with it (their /proc/PID/stat, as follow.c last
  * read it, plus those that have exited), and "helpers" is the companion
@@ -10,6 +12,7 @@
  * helper threads and the main thread; follow.c's procs_lock guards the
  * target's counts.
  */
+#include "procstat.h"
 #include "companion.h"
 
 #include "work/helpers.h"
@@ -42,7 +45,7 @@ static int read_stat(const char *path, struct task_stat *ts)
 	return 0;
 }
 
-void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
+void pfc_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
 {
 	memset(program, 0, sizeof *program);
 	memset(helpers, 0, sizeof *helpers);
@@ -74,9 +77,4 @@ void pf_procstat_read(struct pf_faults *program, struct pf_faults *helpers)
 			helpers->offcpu_ms += off * 1000.0 / hz;
 	}
 	closedir(d);
-}
-
-/* The companion counts its helpers with the whole process. */
-void pf_procstat_helper_exiting(void)
-{
 }

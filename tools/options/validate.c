@@ -14,25 +14,12 @@
  * error (an odd count, a NAME that is no setting).  Opens nothing: a
  * destination's form is checked, not whether it can be written.
  *
- * Links options.o and log.o only; the two functions of stats.c they name
- * are never reached from pf_option_check and stand here as stubs.
+ * Links options.o, log.o and dest.o only.
  */
 #include "core/options.h"
-#include "work/stats.h"
 
 #include <stdio.h>
 #include <string.h>
-
-bool pf_stats_bad_dest(const char *value)
-{
-	(void)value;
-	return true;
-}
-
-void pf_stats_write_warning(const char *msg)
-{
-	(void)msg;
-}
 
 static int usage(void)
 {
