@@ -36,12 +36,6 @@ static void reject(const struct pf_maps_line *l, uintptr_t a, size_t len, uint64
 	pf_stats_queue_skip(PF_SRC_DISCOVER, l->path, a, len, (off_t)off, why);
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
 /* The rule of core/admission.c decides, the path's stat only for what
  * passes its first half. */
 void pf_newmap_consider(const struct pf_maps_line *l, uintptr_t a, uintptr_t b)
@@ -52,7 +46,7 @@ void pf_newmap_consider(const struct pf_maps_line *l, uintptr_t a, uintptr_t b)
 
 	if (pf_rejected_has(a, len, l->ino, off))
 		return;
-	const char *why = pf_admit_mapping(l->r, ends_with(l->path, " (deleted)"), len, l->path);
+	const char *why = pf_admit_mapping(l->r, l->deleted, len, l->path);
 	if (!why)
 		why = pf_admit_file(stat(l->path, &st) == 0 ? &st : NULL, l->ino, off,
 				    (size_t)page_size, &len);

@@ -76,6 +76,7 @@ static bool check_record(int fd, const struct pf_maprec *r)
 					.start = v.start, .end = v.end, .offset = v.offset,
 					.maj = v.maj, .min = v.min, .ino = v.ino,
 					.r = v.r, .x = v.x, .path = v.path,
+					.deleted = pf_maps_path_deleted(v.path),
 				};
 				pf_newmap_consider(&l, a, b);
 			}

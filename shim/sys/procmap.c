@@ -57,6 +57,13 @@ static const char *hex(const char *p, uint64_t *v)
 	return p;
 }
 
+bool pf_maps_path_deleted(const char *path)
+{
+	static const char mark[] = " (deleted)";
+	size_t n = strlen(path), k = sizeof mark - 1;
+	return n >= k && memcmp(path + n - k, mark, k) == 0;
+}
+
 bool pf_maps_parse_line(const char *s, struct pf_maps_line *l)
 {
 	uint64_t a, b, off, maj, min, ino = 0;
@@ -91,6 +98,7 @@ bool pf_maps_parse_line(const char *s, struct pf_maps_line *l)
 	l->min = (unsigned)min;
 	l->ino = ino;
 	l->path = p;
+	l->deleted = pf_maps_path_deleted(p);
 	return b > a;
 }
 

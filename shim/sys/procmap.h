@@ -35,8 +35,12 @@ struct pf_maps_line {
 	unsigned maj, min;
 	uint64_t ino;
 	bool r, x;
+	bool deleted;     /* the path ends " (deleted)": it names the file no more */
 	const char *path; /* into the line, NUL-terminated; "" for none */
 };
+
+/* Does a mapping's name say its file is gone (" (deleted)")? */
+bool pf_maps_path_deleted(const char *path);
 
 /* "start-end perms offset maj:min inode   path" (s without its newline);
  * false when malformed or empty. */

@@ -290,10 +290,7 @@ static int parse_line(const char *s, struct line *l, const char **path, bool *re
 		return 0;
 	if (!m.ino || m.path[0] != '/')
 		return 0; /* anonymous, [heap], [vdso]... */
-	size_t nl = strlen(m.path);
-	static const char deleted_mark[] = " (deleted)";
-	*deleted = nl > sizeof deleted_mark - 1 &&
-		   !strcmp(m.path + nl - (sizeof deleted_mark - 1), deleted_mark);
+	*deleted = m.deleted;
 	l->start = m.start;
 	l->end = m.end;
 	l->offset = (off_t)m.offset;
