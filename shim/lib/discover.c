@@ -61,6 +61,7 @@
 #include "lib/recordcheck.h"
 #include "lib/rejected.h"
 #include "lib/scan.h"
+#include "sys/clock.h"
 #include "sys/procmap.h"
 #include "sys/threads.h"
 
@@ -111,13 +112,6 @@ static atomic_bool disc_watch_threads; /* the process had other threads at its s
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int64_t thread_cpu_ns(void)
 {
@@ -227,7 +221,7 @@ static void *disc_main(void *arg)
 		maps_path = "/proc/self/maps";
 	}
 
-	int64_t now = mono_ns();
+	int64_t now = pf_now_ns();
 	int64_t proc_prev = process_cpu_ns(), own_prev = thread_cpu_ns();
 	int64_t last_active = now, next_full = 0, next_full_idle = 0, last_cost = 0;
 	bucket_at = now;
@@ -242,7 +236,7 @@ static void *disc_main(void *arg)
 		bool idle = period >= idle_period;
 		int woke = wait_ns(period < PERIOD_ACTIVE ? PERIOD_ACTIVE : idle ? idle_period : period);
 		bool mapped = woke == WAIT_SCAN || woke == WAIT_TRACKED;
-		now = mono_ns();
+		now = pf_now_ns();
 		/* Process first, own second: what this thread spends between
 		 * the two reads cancels out from one poll to the next. */
 		int64_t proc = process_cpu_ns(), own = thread_cpu_ns();
@@ -303,7 +297,7 @@ static void *disc_main(void *arg)
 		int64_t c0 = thread_cpu_ns();
 		int rc = pf_scan_maps(maps_path);
 		int64_t took = thread_cpu_ns() - c0;
-		now = mono_ns();
+		now = pf_now_ns();
 		want_scan = ran_since_scan = busy_since_scan = false;
 		next_full = now + (took * BACKSTOP_FACTOR > BACKSTOP_MIN ?
 				   took * BACKSTOP_FACTOR : BACKSTOP_MIN);
