@@ -32,6 +32,7 @@
 #include "work/helpers.h"
 #include "sys/clock.h"
 #include "core/options.h"
+#include "sys/perfring.h"
 #include "sys/procfs.h"
 #include "sys/real.h"
 #include "core/report.h"
@@ -211,28 +212,15 @@ static void charge(uint64_t id, int64_t t_ns)
 	accs[naccs++] = (struct acc){ id, 1, t_ns };
 }
 
-/* Copies len bytes at offset off (wrapping) of a thread's ring. */
-static void ring_copy(const struct watched *w, void *dst, uint64_t off, size_t len)
-{
-	const size_t page = (size_t)sysconf(_SC_PAGESIZE), size = w->pages * page;
-	const char *data = (const char *)w->ring + page;
-	size_t at = (size_t)(off % size), first = size - at < len ? size - at : len;
-	memcpy(dst, data + at, first);
-	memcpy((char *)dst + first, data, len - first);
-}
-
 static void drain_one(const struct watched *w, unsigned n, pid_t self)
 {
-	uint64_t head = __atomic_load_n(&w->ring->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = w->ring->data_tail;
-	while (tail < head) {
-		struct perf_event_header h;
-		ring_copy(w, &h, tail, sizeof h);
-		if (h.size < sizeof h)
-			break;
+	struct pf_perfring pr;
+	struct perf_event_header h;
+	pf_perfring_begin(&pr, w->ring);
+	while (pf_perfring_next(&pr, &h)) {
 		if (h.type == PERF_RECORD_SAMPLE && h.size >= sizeof h + 24) {
 			struct { uint32_t pid, tid; uint64_t time, addr; } s;
-			ring_copy(w, &s, tail + sizeof h, sizeof s);
+			pf_perfring_copy(&pr, sizeof h, &s, sizeof s);
 			if ((pid_t)s.pid != self) {
 				/* not ours */
 			} else if (pf_helper_tid_known((int)s.tid)) {
@@ -247,12 +235,11 @@ static void drain_one(const struct watched *w, unsigned n, pid_t self)
 			}
 		} else if (h.type == PERF_RECORD_LOST && h.size >= sizeof h + 16) {
 			uint64_t l[2];
-			ring_copy(w, l, tail + sizeof h, sizeof l);
+			pf_perfring_copy(&pr, sizeof h, l, sizeof l);
 			lost += l[1];
 		}
-		tail += h.size;
 	}
-	__atomic_store_n(&w->ring->data_tail, tail, __ATOMIC_RELEASE);
+	pf_perfring_end(&pr);
 }
 
 /* Watches program threads not yet watched, marks the ones still alive;

@@ -1,7 +1,9 @@
 /*
- * discover.c - finds file mappings made by raw system calls (Go's
- * syscall.Mmap, golang.org/x/sys/unix.Mmap) by watching /proc/thread-self/maps,
- * and feeds them to the table as PF_SRC_DISCOVER entries.
+ * discover.c - the discovery thread: finds file mappings made by raw system
+ * calls (Go's syscall.Mmap, golang.org/x/sys/unix.Mmap) by watching
+ * /proc/thread-self/maps, and decides when to look (see discover.h).  What
+ * a look does is elsewhere: scan.c (all of maps), recordcheck.c (the range a
+ * perf record names), newmap.c (a mapping no entry covers), rejected.c.
  *
  * Design
  *   One plain pthread, "prefault-disc", every signal blocked, registered as
@@ -23,23 +25,8 @@
  *
  *   With mapwatch.c's records, the sleep of step 1 ends at each record of a
  *   file mapping; where the kernel has PROCMAP_QUERY (procmap.c) the
- *   record's range alone is looked up and admitted by the same consider()
- *   as a scan's lines, and what the table held there from before the
- *   record's time is forgotten (pf_table_clear_stale).  Without it, a record
- *   asks for a scan.
- *
- *   A scan snapshots the table (entry ranges, sources, identities), then
- *   reads maps in chunks into a static buffer (no malloc, any size; a line
- *   may span two reads) and walks lines and snapshot together in address
- *   order:
- *     - a discovered entry stays as long as lines of its file, at the right
- *       offsets, cover it; what they no longer cover is forgotten;
- *     - a readable line of a regular file that no entry covers is tracked,
- *       unless it belongs to a program or library (a file with an executable
- *       mapping among its consecutive lines), is smaller than
- *       PREFAULT_MIN_SIZE, is excluded by PREFAULT_INCLUDE/EXCLUDE, or its
- *       path no longer names it (deleted, replaced: "special").  A rejected
- *       line is remembered (so it is reported once and never stat'ed again).
+ *   record's range alone is looked up (recordcheck.c).  Without it, a
+ *   record asks for a scan.
  *
  * Pacing
  *   A wakeup costs this thread 10-100 us of CPU on a virtual machine (it
@@ -60,29 +47,26 @@
  *   timer), only above BUSY_NS or with a change of VmSize.
  *
  * Lock rules
- *   Only the discovery thread touches the scan state below (buffer, snapshot,
- *   rejected set, pacing, bucket); query_ok is set by the hook that starts
- *   it, before pthread_create.  table_lock is taken through pf_table_lock() only
- *   to copy the snapshot and to re-check an entry before forgetting it; no
- *   system call is made while it is held.  disc_state is the only state
- *   shared with the hooks.
+ *   Only the discovery thread touches the pacing state and bucket (and,
+ *   through the files above, the scan state); query_ok is set by the hook
+ *   that starts it, before pthread_create.  disc_state is the only state
+ *   shared with the hooks.  No lock of its own.
  */
 #include "lib/discover.h"
 #include "work/helpers.h"
-#include "core/events.h"
 #include "lib/gonote.h"
 #include "core/log.h"
 #include "lib/mapwatch.h"
 #include "core/options.h"
+#include "lib/recordcheck.h"
+#include "lib/rejected.h"
+#include "lib/scan.h"
+#include "sys/clock.h"
 #include "sys/procmap.h"
-#include "sys/real.h"
-#include "core/report.h"
-#include "core/table.h"
 #include "sys/threads.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -92,8 +76,6 @@
 #include <string.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,7 +99,6 @@
 #define SCAN_BURST (20 * NS_PER_MS) /* ... with bursts of this much CPU */
 #define RECS_MAX 64                 /* perf records handled at one wakeup */
 #define THREAD_STACK (256 * 1024)
-#define SKIPS_PER_SCAN 64           /* skip records one scan may queue */
 
 /* ------------------------------------------------------------------ */
 /* State shared with the hooks                                         */
@@ -131,13 +112,6 @@ static atomic_bool disc_watch_threads; /* the process had other threads at its s
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int64_t thread_cpu_ns(void)
 {
@@ -174,664 +148,9 @@ static uint64_t read_vmsize(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Lines of /proc/self/maps                                            */
-
-struct line {
-	uintptr_t start, end;
-	uint64_t offset;
-	unsigned maj, min;
-	uint64_t ino;
-	bool r, x;
-	const char *path; /* NUL-terminated, "" for none */
-};
-
-static const char *hex(const char *p, uint64_t *v)
-{
-	uint64_t x = 0;
-	for (;; p++) {
-		unsigned d;
-		if (*p >= '0' && *p <= '9')
-			d = (unsigned)(*p - '0');
-		else if (*p >= 'a' && *p <= 'f')
-			d = (unsigned)(*p - 'a' + 10);
-		else
-			break;
-		x = x << 4 | d;
-	}
-	*v = x;
-	return p;
-}
-
-/* "start-end perms offset maj:min inode   path"; false when malformed. */
-static bool parse_line(char *s, struct line *l)
-{
-	uint64_t a, b, off, maj, min, ino = 0;
-	const char *p = hex(s, &a);
-	if (*p++ != '-')
-		return false;
-	p = hex(p, &b);
-	if (*p++ != ' ' || !p[0] || !p[1] || !p[2] || !p[3])
-		return false;
-	l->r = p[0] == 'r';
-	l->x = p[2] == 'x';
-	p += 4;
-	if (*p++ != ' ')
-		return false;
-	p = hex(p, &off);
-	if (*p++ != ' ')
-		return false;
-	p = hex(p, &maj);
-	if (*p++ != ':')
-		return false;
-	p = hex(p, &min);
-	if (*p++ != ' ')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++)
-		ino = ino * 10 + (uint64_t)(*p - '0');
-	while (*p == ' ')
-		p++;
-	l->start = (uintptr_t)a;
-	l->end = (uintptr_t)b;
-	l->offset = off;
-	l->maj = (unsigned)maj;
-	l->min = (unsigned)min;
-	l->ino = ino;
-	l->path = p;
-	return b > a;
-}
-
-/* ------------------------------------------------------------------ */
-/* The table as it was when the scan began                             */
-
-struct snap {
-	uintptr_t start, end;
-	uintptr_t cursor;   /* discovered entries: covered up to here so far */
-	uint64_t offset;
-	uint64_t ino;
-	uint64_t id;
-	bool discovered;
-};
-
-static struct snap *snap;     /* pf_sys_mmap'ed, grown as the table grows */
-static size_t snap_cap, snap_n;
-
-static bool snap_reserve(size_t want)
-{
-	if (want <= snap_cap)
-		return true;
-	size_t cap = snap_cap ? snap_cap : 256;
-	while (cap < want)
-		cap *= 2;
-	void *p = pf_sys_mmap(NULL, cap * sizeof *snap, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return false;
-	if (snap)
-		pf_sys_munmap(snap, snap_cap * sizeof *snap);
-	snap = p;
-	snap_cap = cap;
-	return true;
-}
-
-/* Copies the table; false when it did not fit (try again next time). */
-static bool snap_take(void)
-{
-	if (!snap_reserve(pf_table_count() + 16))
-		return false;
-	bool fit = true;
-	snap_n = 0;
-	pf_table_lock();
-	struct pf_mapping *m, *tmp, *head = pf_table_head_locked();
-	HASH_ITER(hh, head, m, tmp) {
-		if (snap_n == snap_cap) {
-			fit = false;
-			break;
-		}
-		struct snap *s = &snap[snap_n++];
-		s->start = s->cursor = m->start;
-		s->end = m->start + m->len;
-		s->offset = (uint64_t)m->offset;
-		s->ino = (uint64_t)m->ino;
-		s->id = m->id;
-		s->discovered = m->source == PF_SRC_DISCOVER;
-	}
-	pf_table_unlock();
-	if (!fit)
-		return false;
-	/* Shell sort by start: no allocation, fine for thousands of entries. */
-	static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
-	for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
-		size_t gap = gaps[g];
-		for (size_t i = gap; i < snap_n; i++) {
-			struct snap t = snap[i];
-			size_t j = i;
-			for (; j >= gap && snap[j - gap].start > t.start; j -= gap)
-				snap[j] = snap[j - gap];
-			snap[j] = t;
-		}
-	}
-	return true;
-}
-
-/* Does the line show the file of entry s at the offsets s expects? */
-static bool line_matches(const struct line *l, const struct snap *s)
-{
-	return l->ino == s->ino &&
-	       l->offset + (s->start - l->start) == s->offset;
-}
-
-/* ------------------------------------------------------------------ */
-/* Ranges to forget, found by a scan and forgotten after it             */
-
-struct gap {
-	uintptr_t start, end;
-	uintptr_t entry;  /* the discovered entry it was part of, as it was */
-	size_t entry_len;
-	uint64_t id;
-};
-
-#define GAPS_MAX 512
-static struct gap gaps_buf[GAPS_MAX];
-static size_t gaps_n;
-static bool gaps_overflow;
-
-static void add_gap(const struct snap *s, uintptr_t a, uintptr_t b)
-{
-	if (a >= b)
-		return;
-	if (gaps_n == GAPS_MAX) {
-		gaps_overflow = true;
-		return;
-	}
-	gaps_buf[gaps_n++] = (struct gap){ a, b, s->start, s->end - s->start, s->id };
-}
-
-static void finish_entry(struct snap *s)
-{
-	if (s->discovered)
-		add_gap(s, s->cursor, s->end);
-}
-
-/* ------------------------------------------------------------------ */
-/* Rejected lines                                                      */
-
-/* Fingerprints (64-bit hashes of start, length, inode and offset) in two
- * open-addressing sets: this scan's and the last one's.  A rejected line
- * still mapped is carried into this scan's set when the scan meets it; one
- * that is gone is dropped after a scan without it, so the sets stay about as
- * large as the maps.  Each holds twice the lines of the last scan, rounded
- * up to a power of two (pf_sys_mmap).  A set that fills up takes no more:
- * the lines left out are rejected (and reported) again by the next scan,
- * which has room for them. */
-struct fpset {
-	uint64_t *slot; /* 0: empty */
-	size_t cap, n;
-};
-static struct fpset rej_cur, rej_prev;
-static size_t lines_last = 512, lines_now;
-static bool rej_clear; /* fork child: forget both sets */
-
-static uint64_t fingerprint(uintptr_t start, size_t len, uint64_t ino, uint64_t off)
-{
-	uint64_t h = (uint64_t)start * 0x9e3779b97f4a7c15ULL;
-	h ^= (h >> 32) ^ (uint64_t)len * 0xff51afd7ed558ccdULL;
-	h ^= (h >> 29) ^ ino * 0xc4ceb9fe1a85ec53ULL;
-	h ^= (h >> 32) ^ off * 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	return h ? h : 1;
-}
-
-static bool fp_has(const struct fpset *set, uint64_t h)
-{
-	if (!set->cap)
-		return false;
-	for (size_t i = h & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
-		if (set->slot[i] == h)
-			return true;
-		if (!set->slot[i])
-			return false;
-	}
-}
-
-static void fp_put(struct fpset *set, uint64_t h)
-{
-	if (set->n + 1 > set->cap / 2)
-		return;
-	size_t i = h & (set->cap - 1);
-	for (; set->slot[i]; i = (i + 1) & (set->cap - 1))
-		if (set->slot[i] == h)
-			return;
-	set->slot[i] = h;
-	set->n++;
-}
-
-/* At the start of a scan: the current set becomes the last one, and the
- * current one is emptied, made large enough for the maps first. */
-static void rej_rotate(void)
-{
-	struct fpset t = rej_prev;
-	rej_prev = rej_cur;
-	rej_cur = t;
-	if (rej_clear) {
-		rej_prev.n = 0;
-		if (rej_prev.cap)
-			memset(rej_prev.slot, 0, rej_prev.cap * sizeof *rej_prev.slot);
-		rej_clear = false;
-	}
-	size_t want = 1024;
-	while (want < 2 * lines_last)
-		want *= 2;
-	if (rej_cur.cap < want) {
-		void *p = pf_sys_mmap(NULL, want * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p != MAP_FAILED) {
-			if (rej_cur.cap)
-				pf_sys_munmap(rej_cur.slot, rej_cur.cap * sizeof(uint64_t));
-			rej_cur.slot = p; /* fresh anonymous memory is zero */
-			rej_cur.cap = want;
-			rej_cur.n = 0;
-			return;
-		}
-	}
-	if (rej_cur.cap)
-		memset(rej_cur.slot, 0, rej_cur.cap * sizeof *rej_cur.slot);
-	rej_cur.n = 0;
-}
-
-/* Was this part of a line rejected before?  Keeps it rejected if so. */
-static bool rej_has(uintptr_t start, size_t len, uint64_t ino, uint64_t off)
-{
-	uint64_t h = fingerprint(start, len, ino, off);
-	if (fp_has(&rej_cur, h))
-		return true;
-	if (!fp_has(&rej_prev, h))
-		return false;
-	fp_put(&rej_cur, h);
-	return true;
-}
-
-static void rej_add(uintptr_t start, size_t len, uint64_t ino, uint64_t off)
-{
-	fp_put(&rej_cur, fingerprint(start, len, ino, off));
-}
-
-/* ------------------------------------------------------------------ */
-/* New mappings                                                        */
-
-static unsigned tracked_now; /* entries tracked by the current scan */
-static unsigned skips_now;   /* skip records queued by the current scan */
-static long page_size = 4096;
-
-static void reject(const struct line *l, uintptr_t a, size_t len, uint64_t off, const char *why)
-{
-	rej_add(a, len, l->ino, off);
-	/* A process with thousands of tiny mappings would flood the report
-	 * (and drop the records that matter): a few per scan. */
-	if (!pf_stats_enabled() || skips_now >= SKIPS_PER_SCAN)
-		return;
-	skips_now++;
-	pf_stats_queue_skip(PF_SRC_DISCOVER, l->path, a, len, (off_t)off, why);
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-	return n >= k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-/* [a, b) of line l is mapped and tracked by no one. */
-static void consider(const struct line *l, uintptr_t a, uintptr_t b)
-{
-	size_t len = b - a;
-	uint64_t off = l->offset + (a - l->start);
-	const char *why = NULL;
-	struct stat st;
-
-	if (rej_has(a, len, l->ino, off))
-		return;
-	if (len < pf_opt.min_size) {
-		reject(l, a, len, off, "too-small");
-		return;
-	}
-	if (ends_with(l->path, " (deleted)")) {
-		reject(l, a, len, off, "special");
-		return;
-	}
-	if (!pf_options_path_allowed(l->path, &why)) {
-		reject(l, a, len, off, why ? why : "excluded");
-		return;
-	}
-	if (stat(l->path, &st) != 0) {
-		reject(l, a, len, off, "not-readable");
-		return;
-	}
-	/* The path names another file now (or maps escaped odd characters
-	 * in it).  The device is not compared: on btrfs and overlayfs maps
-	 * and stat disagree about it. */
-	if ((uint64_t)st.st_ino != l->ino) {
-		reject(l, a, len, off, "special");
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		reject(l, a, len, off, "not-regular");
-		return;
-	}
-	/* Past the end of the file there is nothing to read (and the hooks
-	 * track a mapping only up to it). */
-	if ((uint64_t)st.st_size <= off) {
-		rej_add(a, len, l->ino, off);
-		return;
-	}
-	uint64_t in_file = ((uint64_t)st.st_size - off + (uint64_t)page_size - 1) &
-			   ~((uint64_t)page_size - 1);
-	if (in_file < len) {
-		len = (size_t)in_file;
-		if (len < pf_opt.min_size) {
-			reject(l, a, b - a, off, "too-small");
-			return;
-		}
-	}
-	if (pf_table_contains(a, len, st.st_dev, st.st_ino))
-		return; /* a hook tracked it since the snapshot */
-	struct pf_desc d = {
-		.start = a,
-		.len = len,
-		.offset = (off_t)off,
-		.dev = st.st_dev,
-		.ino = st.st_ino,
-		.source = PF_SRC_DISCOVER,
-		.path = l->path,
-	};
-	if (pf_table_track(&d) != 0) {
-		reject(l, a, len, off, "table-full");
-		return;
-	}
-	tracked_now++;
-}
-
-/* Consecutive lines of one file, held back until the file's last line: a
- * file with an executable mapping among them is a program or a library. */
-#define GROUP_MAX 64
-static struct {
-	uint64_t ino;
-	unsigned maj, min;
-	bool x;
-	size_t n;
-	struct line lines[GROUP_MAX];
-	char path[PATH_MAX + 32];
-} group;
-static size_t cand_i; /* snapshot cursor for candidates */
-
-/* Sends the parts of l no entry covers to consider().  Hook entries cover
- * whatever they overlap; discovered ones only lines of their own file. */
-static void candidate_line(const struct line *l)
-{
-	while (cand_i < snap_n && snap[cand_i].end <= l->start)
-		cand_i++;
-	uintptr_t at = l->start;
-	for (size_t j = cand_i; j < snap_n && snap[j].start < l->end; j++) {
-		const struct snap *s = &snap[j];
-		if (s->discovered && !line_matches(l, s))
-			continue;
-		if (s->start > at)
-			consider(l, at, s->start);
-		if (s->end > at)
-			at = s->end;
-	}
-	if (at < l->end)
-		consider(l, at, l->end);
-}
-
-static void group_flush(void)
-{
-	if (group.n && !group.x) {
-		for (size_t i = 0; i < group.n; i++) {
-			group.lines[i].path = group.path;
-			if (group.lines[i].r)
-				candidate_line(&group.lines[i]);
-		}
-	}
-	group.n = 0;
-	group.x = false;
-}
-
-static void group_add(const struct line *l)
-{
-	if (group.n && (group.ino != l->ino || group.maj != l->maj || group.min != l->min ||
-			strcmp(group.path, l->path) != 0))
-		group_flush();
-	if (group.n == GROUP_MAX) {
-		/* A file in more pieces than we hold: decide on what we saw. */
-		bool x = group.x;
-		group_flush();
-		group.x = x;
-	}
-	if (group.n == 0) {
-		group.ino = l->ino;
-		group.maj = l->maj;
-		group.min = l->min;
-		strncpy(group.path, l->path, sizeof group.path - 1);
-		group.path[sizeof group.path - 1] = '\0';
-	}
-	group.x |= l->x;
-	group.lines[group.n++] = *l;
-}
-
-/* ------------------------------------------------------------------ */
-/* A scan                                                              */
-
-static size_t cover_i; /* snapshot cursor for coverage */
-
-/* Coverage of discovered entries by line l. */
-static void cover_line(const struct line *l)
-{
-	while (cover_i < snap_n && snap[cover_i].end <= l->start)
-		finish_entry(&snap[cover_i++]);
-	for (size_t j = cover_i; j < snap_n && snap[j].start < l->end; j++) {
-		struct snap *s = &snap[j];
-		if (!s->discovered || !line_matches(l, s))
-			continue;
-		uintptr_t a = l->start > s->start ? l->start : s->start;
-		uintptr_t b = l->end < s->end ? l->end : s->end;
-		if (a > s->cursor)
-			add_gap(s, s->cursor, a);
-		if (b > s->cursor)
-			s->cursor = b;
-	}
-}
-
-static void handle_line(char *text)
-{
-	struct line l;
-	lines_now++;
-	if (!parse_line(text, &l))
-		return;
-	cover_line(&l);
-	if (l.ino != 0 && l.path[0] == '/')
-		group_add(&l);
-	else
-		group_flush();
-}
-
-static char scan_buf[64 * 1024];
-
-/* Reads maps through; -1 when it cannot be read. */
-static int read_maps(void)
-{
-	int fd = open(maps_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	size_t have = 0;
-	bool skipping = false; /* inside a line longer than the buffer */
-	for (;;) {
-		ssize_t r = read(fd, scan_buf + have, sizeof scan_buf - 1 - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		have += (size_t)r;
-		char *p = scan_buf, *end = scan_buf + have;
-		char *nl;
-		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-			*nl = '\0';
-			if (!skipping)
-				handle_line(p);
-			skipping = false;
-			p = nl + 1;
-		}
-		have = (size_t)(end - p);
-		if (have == sizeof scan_buf - 1) {
-			skipping = true;
-			have = 0;
-		} else if (have) {
-			memmove(scan_buf, p, have);
-		}
-	}
-	close(fd);
-	if (have && !skipping) {
-		scan_buf[have] = '\0';
-		handle_line(scan_buf);
-	}
-	return 0;
-}
-
-/* Forgets what a scan found gone, from the discovered entry the scan saw
- * only, and only while it is unchanged: the check and the cut are one step
- * under table_lock, so an entry a hook tracked meanwhile (a new id) is never
- * lost. */
-static void forget_gaps(void)
-{
-	for (size_t i = 0; i < gaps_n; i++) {
-		const struct gap *g = &gaps_buf[i];
-		pf_table_forget_from(g->entry, g->id, g->entry_len, g->start, g->end - g->start);
-	}
-}
-
-/* One scan; -1 when maps could not be read (nothing changed). */
-static int scan(void)
-{
-	bool whole = snap_take();
-	cover_i = cand_i = 0;
-	gaps_n = 0;
-	gaps_overflow = false;
-	tracked_now = skips_now = 0;
-	group.n = 0;
-	group.x = false;
-	if (!whole)
-		snap_n = 0; /* see everything as new: track only, forget nothing */
-	rej_rotate();
-	lines_now = 0;
-	int rc = read_maps();
-	if (rc == 0) {
-		lines_last = lines_now;
-		group_flush();
-		while (cover_i < snap_n)
-			finish_entry(&snap[cover_i++]);
-		if (whole)
-			forget_gaps();
-	}
-	if (tracked_now)
-		pf_engine_wake();
-	pf_stats_flush();
-	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* New mappings from perf records, checked with PROCMAP_QUERY           */
+/* The thread                                                          */
 
 static bool query_ok; /* the kernel answers PROCMAP_QUERY (set at start) */
-
-static bool same_file(const struct pf_vma *v, uint64_t ino, unsigned maj, unsigned min)
-{
-	return v->ino == ino && v->maj == maj && v->min == min;
-}
-
-/* The rule of a scan's groups, on the mappings next to v: a file with an
- * executable mapping among its adjoining mappings is a program or a library.
- * -1 when a query failed. */
-static int is_program(int fd, const struct pf_vma *v)
-{
-	if (v->x)
-		return 1;
-	for (int up = 0; up < 2; up++) {
-		uintptr_t at = up ? v->end : v->start;
-		for (int k = 0; k < GROUP_MAX && (up || at > 0); k++) {
-			struct pf_vma n;
-			int err = pf_procmap_query(fd, up ? at : at - 1, false, &n);
-			if (err == ENOENT || (!err && (!same_file(&n, v->ino, v->maj, v->min) ||
-						       (up ? n.start : n.end) != at)))
-				break;
-			if (err)
-				return -1;
-			if (n.x)
-				return 1;
-			at = up ? n.end : n.start;
-		}
-	}
-	return 0;
-}
-
-/* One record: the parts of its range that still map its file at its
- * offsets go to consider(), after what they replaced is forgotten.  False
- * when the answer is unclear (a query failed, a name too long): scan. */
-static bool check_record(int fd, const struct pf_maprec *r)
-{
-	uintptr_t at = r->addr, end = r->addr + r->len;
-	while (at < end) {
-		struct pf_vma v;
-		int err = pf_procmap_query(fd, at, true, &v);
-		if (err == ENOENT)
-			return true; /* unmapped since */
-		if (err)
-			return false;
-		if (v.start >= end)
-			return true;
-		uintptr_t a = v.start > at ? v.start : at;
-		uintptr_t b = v.end < end ? v.end : end;
-		if (same_file(&v, r->ino, r->maj, r->min) && v.r &&
-		    v.offset + (a - v.start) == r->pgoff + (a - r->addr)) {
-			if (v.path_cut)
-				return false;
-			int prog = is_program(fd, &v);
-			if (prog < 0)
-				return false;
-			if (!prog && v.path[0] == '/' && !pf_table_clear_stale(a, b - a, r->t_ns)) {
-				struct line l = {
-					.start = v.start, .end = v.end, .offset = v.offset,
-					.maj = v.maj, .min = v.min, .ino = v.ino,
-					.r = v.r, .x = v.x, .path = v.path,
-				};
-				consider(&l, a, b);
-			}
-		}
-		at = v.end;
-	}
-	return true;
-}
-
-/* The records of one wakeup; false when a scan must decide instead. */
-static bool check_records(const struct pf_maprec *recs, size_t n)
-{
-	int fd = pf_procmap_open();
-	if (fd < 0)
-		return false;
-	tracked_now = skips_now = 0;
-	bool clear = true;
-	for (size_t i = 0; i < n && clear; i++)
-		clear = check_record(fd, &recs[i]);
-	pf_procmap_close(fd);
-	if (tracked_now)
-		pf_engine_wake();
-	pf_stats_flush();
-	return clear;
-}
-
-/* ------------------------------------------------------------------ */
-/* The thread                                                          */
 
 static int64_t process_cpu_ns(void)
 {
@@ -858,7 +177,7 @@ static int wait_ns(int64_t ns)
 	if (got & MAPWATCH_LOST)
 		return WAIT_SCAN;
 	if (got & MAPWATCH_FILE)
-		return query_ok && check_records(recs, n) ? WAIT_TRACKED : WAIT_SCAN;
+		return query_ok && pf_recordcheck(recs, n) ? WAIT_TRACKED : WAIT_SCAN;
 	return got ? WAIT_RECORDS : WAIT_NOTHING;
 }
 
@@ -897,13 +216,12 @@ static void *disc_main(void *arg)
 			       strerror(pf_mapwatch_error()));
 		say_how(pf_mapwatch_active());
 	}
-	page_size = sysconf(_SC_PAGESIZE);
 	if (access(maps_path, R_OK) != 0) {
 		statm_path = "/proc/self/statm";
 		maps_path = "/proc/self/maps";
 	}
 
-	int64_t now = mono_ns();
+	int64_t now = pf_now_ns();
 	int64_t proc_prev = process_cpu_ns(), own_prev = thread_cpu_ns();
 	int64_t last_active = now, next_full = 0, next_full_idle = 0, last_cost = 0;
 	bucket_at = now;
@@ -918,7 +236,7 @@ static void *disc_main(void *arg)
 		bool idle = period >= idle_period;
 		int woke = wait_ns(period < PERIOD_ACTIVE ? PERIOD_ACTIVE : idle ? idle_period : period);
 		bool mapped = woke == WAIT_SCAN || woke == WAIT_TRACKED;
-		now = mono_ns();
+		now = pf_now_ns();
 		/* Process first, own second: what this thread spends between
 		 * the two reads cancels out from one poll to the next. */
 		int64_t proc = process_cpu_ns(), own = thread_cpu_ns();
@@ -977,9 +295,9 @@ static void *disc_main(void *arg)
 			continue;
 
 		int64_t c0 = thread_cpu_ns();
-		int rc = scan();
+		int rc = pf_scan_maps(maps_path);
 		int64_t took = thread_cpu_ns() - c0;
-		now = mono_ns();
+		now = pf_now_ns();
 		want_scan = ran_since_scan = busy_since_scan = false;
 		next_full = now + (took * BACKSTOP_FACTOR > BACKSTOP_MIN ?
 				   took * BACKSTOP_FACTOR : BACKSTOP_MIN);
@@ -1075,7 +393,7 @@ void pf_discover_after_fork_child(void)
 {
 	/* The parent's thread may have been mid-scan: start the child's from
 	 * clean rejected sets. */
-	rej_clear = true;
+	pf_rejected_after_fork_child();
 	atomic_store_explicit(&disc_tid, 0, memory_order_relaxed);
 	pf_mapwatch_after_fork_child();
 	atomic_store_explicit(&disc_state, disc_wanted ? DISC_WANTED : DISC_OFF, memory_order_relaxed);

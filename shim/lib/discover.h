@@ -1,6 +1,7 @@
 /*
  * discover.h - finding file mappings that never passed through the hooks
- * (discover.c).
+ * (discover.c: the thread and when it looks; scan.c, recordcheck.c,
+ * newmap.c and rejected.c: what a look does).
  *
  * Go's syscall.Mmap and golang.org/x/sys/unix.Mmap (bbolt, mmap-go) make the
  * system call themselves, so the mmap hook never sees their files.  A

@@ -11,6 +11,7 @@
  * events.c) and helpers_lock (via engine.c), never anything a helper holds
  * across I/O.
  */
+#include "core/admission.h"
 #include "lib/discover.h"
 #include "work/helpers.h"
 #include "core/events.h"
@@ -59,53 +60,39 @@ static void skip(const char *path, size_t len, const char *reason)
 	pf_stats_queue_skip(PF_SRC_HOOK, path, 0, len, 0, reason);
 }
 
-/* Decides whether a new file mapping is tracked, and tracks it. */
+/* Decides whether a new file mapping is tracked (core/admission.c), and
+ * tracks it. */
 static void consider(uintptr_t addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	struct stat st;
-	const char *why = NULL;
-	if (!(prot & PROT_READ))
-		why = "not-readable";
-	else if (flags & MAP_HUGETLB)
-		why = "special";
-	else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		why = "not-regular";
-	else if (len < pf_opt.min_size)
-		why = "too-small";
+	bool have_st = fstat(fd, &st) == 0;
 	/* The path costs a system call: only for a mapping that may be
-	 * tracked, or for the report's skip record. */
+	 * tracked, or for the report's skip record.  cheap_no: the rule
+	 * refuses it whatever the path. */
 	char path[PF_PATH_MAX] = "?";
-	if (!why || pf_stats_enabled()) {
+	bool cheap_no = !(prot & PROT_READ) || (flags & MAP_HUGETLB) || len < pf_opt.min_size ||
+			!have_st || !S_ISREG(st.st_mode);
+	if (!cheap_no || pf_stats_enabled()) {
 		char link[32];
 		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 		ssize_t n = readlink(link, path, sizeof path - 1);
 		if (n > 0)
 			path[n] = '\0';
 	}
+	size_t tracked = len;
+	const char *why = pf_admit_mapping(prot & PROT_READ, flags & MAP_HUGETLB, len, path);
 	if (!why)
-		pf_options_path_allowed(path, &why);
+		why = pf_admit_file(have_st ? &st : NULL, 0, (uint64_t)off, page_round(1), &tracked);
 	if (why) {
 		skip(path, len, why);
 		return;
 	}
-	/* Pages past the end of the file cannot be brought in. */
-	if (off >= st.st_size) {
-		skip(path, len, "too-small");
-		return;
-	}
-	size_t in_file = page_round((size_t)(st.st_size - off));
-	if (in_file < len)
-		len = in_file;
-	if (len < pf_opt.min_size) {
-		skip(path, len, "too-small");
-		return;
-	}
 	struct pf_desc d = {
-		.start = addr, .len = len, .offset = off, .dev = st.st_dev, .ino = st.st_ino,
+		.start = addr, .len = tracked, .offset = off, .dev = st.st_dev, .ino = st.st_ino,
 		.source = PF_SRC_HOOK, .path = path,
 	};
 	if (pf_table_track(&d) != 0) {
-		skip(path, len, "no-memory");
+		skip(path, tracked, PF_ADMIT_NO_MEMORY);
 		return;
 	}
 	pf_engine_wake();

@@ -26,7 +26,7 @@
  *   Between open and close the program is inside the hook that called
  *   pf_mapwatch_open(), its only thread, so it cannot touch the descriptors.
  *
- *   pf_mapwatch_wait() drains the rings: each record of a readable file
+ *   pf_mapwatch_wait() drains the rings (sys/perfring.c): each record of a readable file
  *   mapping of this process (name starting with '/', not "//anon") is handed
  *   to discovery (address, length, offset, device, inode and the time it was
  *   made, CLOCK_MONOTONIC); a LOST record, or more records than the caller
@@ -40,6 +40,7 @@
  *   touches them.  No lock.
  */
 #include "lib/mapwatch.h"
+#include "sys/perfring.h"
 #include "sys/real.h"
 
 #include <errno.h>
@@ -253,32 +254,22 @@ int pf_mapwatch_error(void)
  * flags. */
 static int drain(struct ring *r, struct pf_maprec *recs, size_t cap, size_t *n)
 {
-	struct perf_event_mmap_page *m = r->meta;
-	uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = m->data_tail;
-	const unsigned char *data = (const unsigned char *)m + m->data_offset;
-	uint64_t size = m->data_size;
+	struct pf_perfring pr;
+	struct perf_event_header h;
 	int got = 0;
 
-	while (tail < head) {
-		struct perf_event_header h;
-		/* A record may wrap around the end of the ring: copy out the
-		 * fields read, byte by byte (they may run past the record: the
-		 * copy stays inside the ring). */
-		unsigned char rec[sizeof h + 64 + 8];
-		size_t off = (size_t)(tail % size);
-		for (size_t i = 0; i < sizeof rec; i++)
-			rec[i] = data[(off + i) % size];
-		memcpy(&h, rec, sizeof h);
-		if (h.size < sizeof h)
-			break; /* cannot happen; never loop on it */
+	pf_perfring_begin(&pr, r->meta);
+	while (pf_perfring_next(&pr, &h)) {
 		if (h.type == PERF_RECORD_LOST) {
 			got |= MAPWATCH_LOST;
 		} else if (h.type == PERF_RECORD_MMAP2 && h.size >= sizeof h + 64 + 8 + 8) {
+			/* The fields read, and the name's first bytes. */
+			unsigned char rec[64 + 8];
+			pf_perfring_copy(&pr, sizeof h, rec, sizeof rec);
 			uint32_t pid, prot;
-			memcpy(&pid, rec + sizeof h, 4);
-			memcpy(&prot, rec + sizeof h + 56, 4);
-			const char *name = (const char *)rec + sizeof h + 64;
+			memcpy(&pid, rec, 4);
+			memcpy(&prot, rec + 56, 4);
+			const char *name = (const char *)rec + 64;
 			if ((pid_t)pid == owner && (prot & PROT_READ) && name[0] == '/' &&
 			    memcmp(name, "//anon", 6) != 0) {
 				if (*n == cap) {
@@ -286,16 +277,14 @@ static int drain(struct ring *r, struct pf_maprec *recs, size_t cap, size_t *n)
 				} else {
 					struct pf_maprec *x = &recs[(*n)++];
 					uint64_t addr, len, time;
-					memcpy(&addr, rec + sizeof h + 8, 8);
-					memcpy(&len, rec + sizeof h + 16, 8);
-					memcpy(&x->pgoff, rec + sizeof h + 24, 8);
-					memcpy(&x->maj, rec + sizeof h + 32, 4);
-					memcpy(&x->min, rec + sizeof h + 36, 4);
-					memcpy(&x->ino, rec + sizeof h + 40, 8);
+					memcpy(&addr, rec + 8, 8);
+					memcpy(&len, rec + 16, 8);
+					memcpy(&x->pgoff, rec + 24, 8);
+					memcpy(&x->maj, rec + 32, 4);
+					memcpy(&x->min, rec + 36, 4);
+					memcpy(&x->ino, rec + 40, 8);
 					/* sample_id (the time alone) ends the record */
-					size_t t_off = (size_t)((tail + h.size - 8) % size);
-					for (size_t i = 0; i < 8; i++)
-						((unsigned char *)&time)[i] = data[(t_off + i) % size];
+					pf_perfring_copy(&pr, h.size - 8, &time, 8);
 					x->addr = (uintptr_t)addr;
 					x->len = (size_t)len;
 					x->t_ns = (int64_t)time;
@@ -304,9 +293,8 @@ static int drain(struct ring *r, struct pf_maprec *recs, size_t cap, size_t *n)
 			}
 		}
 		got |= MAPWATCH_WOKEN;
-		tail += h.size;
 	}
-	__atomic_store_n(&m->data_tail, head, __ATOMIC_RELEASE);
+	pf_perfring_end(&pr);
 	return got;
 }
 

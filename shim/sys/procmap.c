@@ -4,7 +4,8 @@
  * The structure and ioctl number are the kernel's uapi (linux/fs.h, 6.11);
  * Debian 12's headers predate them, so they are spelled out here.  The
  * kernel accepts any size from its first version's up and fills what it
- * knows.  No state, no lock.
+ * knows.  No state, no lock.  The maps line parser makes no system call
+ * and no allocation (discovery runs it on a thread that may not malloc).
  */
 #include "sys/procmap.h"
 
@@ -38,6 +39,68 @@ struct procmap_query_v1 {
 #define Q_EXECUTABLE 0x04
 #define Q_SHARED 0x08
 #define Q_COVERING_OR_NEXT 0x10
+
+static const char *hex(const char *p, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (;; p++) {
+		unsigned d;
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else
+			break;
+		x = x << 4 | d;
+	}
+	*v = x;
+	return p;
+}
+
+bool pf_maps_path_deleted(const char *path)
+{
+	static const char mark[] = " (deleted)";
+	size_t n = strlen(path), k = sizeof mark - 1;
+	return n >= k && memcmp(path + n - k, mark, k) == 0;
+}
+
+bool pf_maps_parse_line(const char *s, struct pf_maps_line *l)
+{
+	uint64_t a, b, off, maj, min, ino = 0;
+	const char *p = hex(s, &a);
+	if (*p++ != '-')
+		return false;
+	p = hex(p, &b);
+	if (*p++ != ' ' || !p[0] || !p[1] || !p[2] || !p[3])
+		return false;
+	l->r = p[0] == 'r';
+	l->x = p[2] == 'x';
+	p += 4;
+	if (*p++ != ' ')
+		return false;
+	p = hex(p, &off);
+	if (*p++ != ' ')
+		return false;
+	p = hex(p, &maj);
+	if (*p++ != ':')
+		return false;
+	p = hex(p, &min);
+	if (*p++ != ' ')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++)
+		ino = ino * 10 + (uint64_t)(*p - '0');
+	while (*p == ' ')
+		p++;
+	l->start = (uintptr_t)a;
+	l->end = (uintptr_t)b;
+	l->offset = off;
+	l->maj = (unsigned)maj;
+	l->min = (unsigned)min;
+	l->ino = ino;
+	l->path = p;
+	l->deleted = pf_maps_path_deleted(p);
+	return b > a;
+}
 
 int pf_procmap_open(void)
 {

@@ -15,9 +15,10 @@
  * replaces.  Children are found every CHILD_SCAN_MS through
  * /proc/PID/task/TID/children and followed the same way (fork+exec chains).
  *
- * Each file mapping of a followed process is one `line`.  A line that
- * qualifies (size, include/exclude, a regular file we can open whose dev and
- * inode still match the maps line) refers to a `shadow`: the companion's own
+ * Each file mapping of a followed process is one `line` (sys/procmap.c
+ * parses maps).  A line that core/admission.c's rule admits (readable, not
+ * deleted, size, include/exclude, a regular file we can open whose inode
+ * still matches the maps line) refers to a `shadow`: the companion's own
  * PROT_READ MAP_SHARED mapping of the same file range, tracked in the
  * library's table (PF_SRC_COMPANION).  Identical ranges share one shadow
  * (refcount).  When no line refers to a shadow any more it is forgotten by
@@ -33,11 +34,13 @@
  */
 #include "companion.h"
 
+#include "core/admission.h"
 #include "work/helpers.h"
 #include "sys/clock.h"
 #include "core/events.h"
 #include "core/options.h"
 #include "sys/procfs.h"
+#include "sys/procmap.h"
 #include "sys/real.h"
 #include "core/table.h"
 
@@ -150,7 +153,8 @@ static void queue_skip(const char *path, size_t len, const char *reason)
 }
 
 /* Maps [offset, offset+len) of the file at path, which must still be the
- * one the maps line names; returns a shadow index or -1 (*why set). */
+ * one the maps line names (inode compared, as core/admission.c does);
+ * returns a shadow index or -1 (*why set). */
 static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size_t len,
 		      const char **why)
 {
@@ -166,29 +170,13 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 		*why = "not-readable";
 		return -1;
 	}
+	/* The second half of core/admission.c's rule, on the file opened. */
 	struct stat st;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	size_t maplen = len;
+	*why = pf_admit_file(fstat(fd, &st) == 0 ? &st : NULL, (uint64_t)ino, (uint64_t)offset,
+			     (size_t)sysconf(_SC_PAGESIZE), &maplen);
+	if (*why) {
 		close(fd);
-		*why = "not-regular";
-		return -1;
-	}
-	if (major(st.st_dev) != major(dev) || minor(st.st_dev) != minor(dev) || st.st_ino != ino) {
-		close(fd); /* the path names another file now */
-		*why = "replaced";
-		return -1;
-	}
-	/* Never past the end of the file: the pages there do not exist. */
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	if (st.st_size <= offset) {
-		close(fd);
-		*why = "too-small";
-		return -1;
-	}
-	uint64_t room = ((uint64_t)(st.st_size - offset) + page - 1) / page * page;
-	size_t maplen = len < room ? len : (size_t)room;
-	if (maplen < pf_opt.min_size) {
-		close(fd);
-		*why = "too-small";
 		return -1;
 	}
 	/* The raw system call: a libprefault.so the user preloads into the
@@ -205,7 +193,7 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 	};
 	if (pf_table_track(&d)) {
 		pf_sys_munmap(addr, maplen);
-		*why = "table-full";
+		*why = PF_ADMIT_NO_MEMORY;
 		return -1;
 	}
 	size_t slot = nshadows;
@@ -219,7 +207,7 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 		if (!grown) {
 			pf_table_forget((uintptr_t)addr, maplen);
 			pf_sys_munmap(addr, maplen);
-			*why = "table-full";
+			*why = PF_ADMIT_NO_MEMORY;
 			return -1;
 		}
 		shadows = grown;
@@ -294,35 +282,27 @@ static struct line *find_line(struct proc *p, const struct line *l)
 }
 
 /* One maps line: a file mapping to follow (returns 1), or not (0). */
-static int parse_line(char *s, struct line *l, char **path)
+static int parse_line(const char *s, struct line *l, const char **path, bool *readable,
+		      bool *deleted)
 {
-	unsigned long start, end, ino;
-	unsigned long long off;
-	unsigned maj, min;
-	char perms[8];
-	int n = 0;
-	if (sscanf(s, "%lx-%lx %7s %llx %x:%x %lu %n", &start, &end, perms, &off, &maj, &min, &ino,
-		   &n) < 7 || !n)
+	struct pf_maps_line m;
+	if (!pf_maps_parse_line(s, &m))
 		return 0;
-	char *name = s + n;
-	while (*name == ' ')
-		name++;
-	if (!ino || name[0] != '/')
+	if (!m.ino || m.path[0] != '/')
 		return 0; /* anonymous, [heap], [vdso]... */
-	size_t nl = strlen(name);
-	static const char deleted[] = " (deleted)";
-	if (nl > sizeof deleted - 1 && !strcmp(name + nl - (sizeof deleted - 1), deleted))
-		return 0; /* nothing to open */
-	l->start = start;
-	l->end = end;
-	l->offset = (off_t)off;
-	l->dev = makedev(maj, min);
-	l->ino = (ino_t)ino;
-	*path = name;
+	*deleted = m.deleted;
+	l->start = m.start;
+	l->end = m.end;
+	l->offset = (off_t)m.offset;
+	l->dev = makedev(m.maj, m.min);
+	l->ino = (ino_t)m.ino;
+	*readable = m.r;
+	*path = m.path;
 	return 1;
 }
 
-static struct line *add_line(struct proc *p, const struct line *l, const char *path)
+static struct line *add_line(struct proc *p, const struct line *l, const char *path,
+			     bool readable, bool deleted)
 {
 	if (p->nlines == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
@@ -336,14 +316,10 @@ static struct line *add_line(struct proc *p, const struct line *l, const char *p
 	*x = *l;
 	x->shadow = -1;
 	size_t len = l->end - l->start;
-	const char *why = NULL;
 	if (!pf_opt.enabled)
 		return x;
-	if (len < pf_opt.min_size)
-		why = "too-small";
-	else if (!pf_options_path_allowed(path, &why))
-		;
-	else
+	const char *why = pf_admit_mapping(readable, deleted, len, path);
+	if (!why)
 		x->shadow = shadow_get(path, l->dev, l->ino, l->offset, len, &why);
 	if (x->shadow < 0 && why)
 		queue_skip(path, len, why);
@@ -373,12 +349,13 @@ static void refresh_maps(struct proc *p, int64_t now_ns)
 		if (next)
 			*next++ = '\0';
 		struct line l;
-		char *path;
-		if (!parse_line(s, &l, &path))
+		const char *path;
+		bool readable, deleted;
+		if (!parse_line(s, &l, &path, &readable, &deleted))
 			continue;
 		struct line *x = find_line(p, &l);
 		if (!x)
-			x = add_line(p, &l, path);
+			x = add_line(p, &l, path, readable, deleted);
 		if (x)
 			x->gen = gen;
 	}
