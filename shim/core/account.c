@@ -29,24 +29,24 @@ static uint64_t held;       /* sum of the entries' held, guarded by table_lock *
 static uint64_t given_back; /* lifetime total, guarded by table_lock */
 static bool hears_cuts;     /* cut_locked is table.c's cut handler; table_lock */
 
-uint64_t pf_engine_brought_in(void)
+uint64_t pf_account_brought_in(void)
 {
 	return __atomic_load_n(&charged, __ATOMIC_RELAXED);
 }
 
-uint64_t pf_engine_held(void)
+uint64_t pf_account_held(void)
 {
 	return __atomic_load_n(&held, __ATOMIC_RELAXED);
 }
 
-uint64_t pf_engine_given_back(void)
+uint64_t pf_account_given_back(void)
 {
 	return __atomic_load_n(&given_back, __ATOMIC_RELAXED);
 }
 
 bool pf_account_fits_locked(uint64_t bytes)
 {
-	return held + bytes <= pf_engine_budget();
+	return held + bytes <= pf_budget_limit();
 }
 
 /* Bytes of [x0, x1) within [y0, y1). */

@@ -23,9 +23,9 @@
 
 /* Bytes brought in so far (charged, lifetime), what is held now, and what
  * was given back so far (lifetime).  Lock-free. */
-uint64_t pf_engine_brought_in(void);
-uint64_t pf_engine_held(void);
-uint64_t pf_engine_given_back(void);
+uint64_t pf_account_brought_in(void);
+uint64_t pf_account_held(void);
+uint64_t pf_account_given_back(void);
 
 /* With table_lock held: `bytes` more would still be within the budget. */
 bool pf_account_fits_locked(uint64_t bytes);

@@ -97,7 +97,7 @@ uint64_t pf_budget_compute(void)
 	return b;
 }
 
-uint64_t pf_engine_budget(void)
+uint64_t pf_budget_limit(void)
 {
 	return __atomic_load_n(&budget, __ATOMIC_ACQUIRE);
 }

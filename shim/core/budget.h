@@ -12,7 +12,7 @@
 /* Reads memory facts and fixes the budget; returns it.  Constructor only. */
 uint64_t pf_budget_compute(void);
 /* The budget fixed (0 before pf_budget_compute). */
-uint64_t pf_engine_budget(void);
+uint64_t pf_budget_limit(void);
 /* The cgroup's memory limit minus its usage (UINT64_MAX when unlimited);
  * reads a few small files.  MemAvailable is sys/meminfo.h's. */
 uint64_t pf_cgroup_headroom(void);

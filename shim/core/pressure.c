@@ -48,7 +48,7 @@ static void refresh(void)
 	}
 	__atomic_store_n(&last_reserve, reserve, __ATOMIC_RELAXED);
 	__atomic_store_n(&last_avail, avail, __ATOMIC_RELAXED);
-	__atomic_store_n(&charged_at_read, pf_engine_brought_in(), __ATOMIC_RELAXED);
+	__atomic_store_n(&charged_at_read, pf_account_brought_in(), __ATOMIC_RELAXED);
 	__atomic_store_n(&last_read_ns, now, __ATOMIC_RELEASE);
 }
 
@@ -70,7 +70,7 @@ static uint64_t room_of(uint64_t avail, uint64_t reserve)
 		return UINT64_MAX;
 	/* brought_in can go down: a charge counted high is cut to what was
 	 * read (charge.c). */
-	uint64_t now = pf_engine_brought_in(), at = __atomic_load_n(&charged_at_read, __ATOMIC_RELAXED);
+	uint64_t now = pf_account_brought_in(), at = __atomic_load_n(&charged_at_read, __ATOMIC_RELAXED);
 	uint64_t since = now > at ? now - at : 0;
 	return avail > reserve + since ? avail - reserve - since : 0;
 }

@@ -95,7 +95,7 @@ static void consider(uintptr_t addr, size_t len, int prot, int flags, int fd, of
 		skip(path, tracked, PF_ADMIT_NO_MEMORY);
 		return;
 	}
-	pf_engine_wake();
+	pf_helpers_wake();
 }
 
 PF_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -158,7 +158,7 @@ PF_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 		in_hook = 1;
 		if (old_tracked) {
 			pf_table_moved((uintptr_t)old, page_round(old_len), (uintptr_t)r, page_round(new_len));
-			pf_engine_wake();
+			pf_helpers_wake();
 		} else
 			pf_table_forget((uintptr_t)r, page_round(new_len));
 		in_hook = 0;

@@ -71,8 +71,9 @@
 #include <string.h>
 #include <unistd.h>
 
-
-const char *pf_inactive_reason(void)
+/* NULL when prefault is active in this process, else why it is not (the
+ * start record's, through struct pf_stats_host). */
+static const char *inactive_reason(void)
 {
 	return pf_opt.enabled ? NULL : "disabled by PREFAULT=0";
 }
@@ -162,7 +163,7 @@ static void drop_from_ld_preload(void)
 __attribute__((constructor)) static void pf_init(void)
 {
 	static const struct pf_stats_host stats_host = {
-		.inactive_reason = pf_inactive_reason,
+		.inactive_reason = inactive_reason,
 		.discover_wanted = pf_discover_wanted,
 		.discover_how = pf_discover_how,
 		.discover_lookup = pf_discover_lookup,
@@ -189,14 +190,14 @@ __attribute__((constructor)) static void pf_init(void)
 	}
 	pf_hooks_set_ready();
 	pf_stats_write_start(0);
-	const char *why = pf_inactive_reason();
+	const char *why = inactive_reason();
 	if (why) {
 		pf_note("inert: %s", why);
 	} else {
 		const char *dwhy;
 		bool disc = pf_discover_wanted(&dwhy);
 		pf_note("active: budget %llu MiB, discovery %s (%s)%s",
-			(unsigned long long)(pf_engine_budget() >> 20), disc ? "on" : "off", dwhy,
+			(unsigned long long)(pf_budget_limit() >> 20), disc ? "on" : "off", dwhy,
 			pf_opt.prefetch ? "" :
 			pf_stats_enabled() ? ", measuring only (PREFAULT_PREFETCH=0)" :
 			", measuring only (PREFAULT_PREFETCH=0) but no PREFAULT_STATS: nothing to do");

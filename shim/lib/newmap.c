@@ -82,6 +82,6 @@ void pf_newmap_begin(void)
 void pf_newmap_end(void)
 {
 	if (tracked_now)
-		pf_engine_wake();
+		pf_helpers_wake();
 	pf_stats_flush();
 }

@@ -92,7 +92,7 @@ static bool may_resume_locked(const struct pf_mapping *m)
  * be followed (follow.c) for want of what other mappings hold. */
 static bool short_of_budget_locked(const struct pf_mapping *m)
 {
-	return m->state == PF_QUEUED && !m->done && !m->ahead && m->len <= pf_engine_budget() &&
+	return m->state == PF_QUEUED && !m->done && !m->ahead && m->len <= pf_budget_limit() &&
 	       !pf_account_fits_locked(m->len) && !pf_front_find_locked(m->start, m->id);
 }
 

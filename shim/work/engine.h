@@ -3,7 +3,7 @@
  * threads (helpers.h).
  *
  * Sources of mappings (hooks, discovery) put entries in the table and call
- * pf_engine_wake() (helpers.h).  Helpers pick chunks fairly across
+ * pf_helpers_wake() (helpers.h).  Helpers pick chunks fairly across
  * mappings, step MADV_WILLNEED a bounded window ahead and
  * MADV_POPULATE_READ behind it, and stop at the budget, which caps what
  * prefault holds at once (the account: account.h; giving back what the
@@ -18,8 +18,5 @@
 /* The policy (engine.c), run by helpers: does one slice of work and returns
  * true, or returns false when there is nothing to do. */
 bool pf_engine_work_once(void);
-
-/* NULL when prefault is active in this process, else why it is not. */
-const char *pf_inactive_reason(void);
 
 #endif

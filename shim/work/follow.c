@@ -150,7 +150,7 @@ struct pf_follow *pf_follow_for_locked(struct pf_mapping *m)
 	struct pf_follow *f = pf_front_find_locked(m->start, m->id);
 	if (f || m->done || m->ahead || !pf_populate_read_supported())
 		return f;
-	uint64_t budget = pf_engine_budget(), held = pf_engine_held();
+	uint64_t budget = pf_budget_limit(), held = pf_account_held();
 	uint64_t left = budget > held ? budget - held : 0, room = pf_pressure_room_cached();
 	if (room < left)
 		left = room;
@@ -585,8 +585,8 @@ const char *pf_follow_round(struct pf_follow *f, dev_t dev, const char *path, en
 	}
 	if (pf_front_poll(f, now) < 0)
 		f->random = true;
-	uint64_t budget = pf_engine_budget(), room = pf_pressure_room();
-	uint64_t held = pf_engine_held();
+	uint64_t budget = pf_budget_limit(), room = pf_pressure_room();
+	uint64_t held = pf_account_held();
 	/* Under pressure the budget shrinks to what is held plus the room. */
 	if (room != UINT64_MAX && held + room < budget)
 		budget = held + room;

@@ -164,7 +164,7 @@ static int start_helper_locked(void)
 	return rc;
 }
 
-void pf_engine_wake(void)
+void pf_helpers_wake(void)
 {
 	if (!pf_opt.enabled || (!pf_opt.prefetch && !pf_stats_enabled()))
 		return; /* nothing to bring in, nothing to measure */

@@ -10,7 +10,7 @@
 
 /* There is new work: start the helpers if none runs, or wake them.  Never
  * waits for a helper; safe to call from a hook. */
-void pf_engine_wake(void);
+void pf_helpers_wake(void);
 /* True on the helper threads (and on discovery's thread). */
 bool pf_is_helper_thread(void);
 /* Registers the calling thread as one of prefault's own (its faults count as
@@ -22,7 +22,7 @@ bool pf_helper_tid_known(int tid);
 
 /* fork (init.c): helpers_lock is taken before and released after; the
  * child makes it and the condition variable anew and forgets the helpers
- * it does not have (the next pf_engine_wake starts its own). */
+ * it does not have (the next pf_helpers_wake starts its own). */
 void pf_helpers_prefork(void);
 void pf_helpers_postfork_parent(void);
 void pf_helpers_postfork_child(void);

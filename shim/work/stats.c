@@ -154,7 +154,7 @@ void pf_stats_write_start(pid_t program)
 	n += (size_t)snprintf(line + n, size - n,
 			      ",\"active\":%s,\"reason\":\"%s\",\"budget\":%" PRIu64 ",\"window\":%" PRIu64
 			      ",\"threads\":%u,\"populate_read\":%s,\"version\":\"0.1.0\",\"prefetch\":%s",
-			      why ? "false" : "true", why ? why : "", pf_engine_budget(), pf_opt.window,
+			      why ? "false" : "true", why ? why : "", pf_budget_limit(), pf_opt.window,
 			      pf_opt.threads, pf_populate_read_supported() ? "true" : "false",
 			      !why && pf_opt.prefetch ? "true" : "false");
 	if (host.discover_wanted && n < size) {
@@ -212,8 +212,8 @@ void pf_stats_write_proc(void)
 			      ",\"program\":%s,\"helpers\":%s,\"brought_in\":%" PRIu64 ",\"budget\":%" PRIu64
 			      ",\"held\":%" PRIu64 ",\"given_back\":%" PRIu64
 			      ",\"tracked\":%zu,\"discovery\":\"%s\",\"discovery_lookup\":\"%s\",\"stdio\":\"%s\"",
-			      a, b, pf_engine_brought_in(), pf_engine_budget(), pf_engine_held(),
-			      pf_engine_given_back(), pf_table_count(),
+			      a, b, pf_account_brought_in(), pf_budget_limit(), pf_account_held(),
+			      pf_account_given_back(), pf_table_count(),
 			      host.discover_how ? host.discover_how() : "off",
 			      host.discover_lookup ? host.discover_lookup() : "scan",
 			      host.stdio_state ? host.stdio_state() : "glibc");

@@ -1089,14 +1089,6 @@ static void print_json(void)
 
 /* ------------------------------------------------------------------ */
 
-/* stats.c's start record asks the constructor's (init.c) question; the check
- * writes no record, but links stats.o for log.c and options.c. */
-const char *pf_inactive_reason(void);
-const char *pf_inactive_reason(void)
-{
-	return pf_opt.enabled ? NULL : "disabled by PREFAULT=0";
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: prefault-check [--json] [--companion] [--library PATH|--no-library WHY]\n"

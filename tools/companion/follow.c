@@ -215,7 +215,7 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 	}
 	shadows[slot] = (struct shadow){ dev, ino, offset, len, maplen, addr, 1 };
 	/* The library's helpers do the rest; the budget is theirs to keep. */
-	pf_engine_wake();
+	pf_helpers_wake();
 	return (int)slot;
 }
 
