@@ -453,9 +453,14 @@ bool pf_engine_work_once(void)
 		}
 		m->state = o == BUDGET ? PF_WAITING : finished ? PF_FINISHED : PF_QUEUED;
 	}
-	/* A mapping the budget stopped again says so once. */
-	if (finished && !(o == BUDGET && j.resumed))
+	/* A mapping the budget stopped again says so once.  A remembered
+	 * mapping's record waits for what the program touches (recall.c). */
+	bool say = finished && !(o == BUDGET && j.resumed);
+	bool defer = say && j.remembered && o != UNMAPPED;
+	if (say && !defer)
 		pf_done_queue(&j.rec, result_name(o));
 	pf_table_unlock();
+	if (defer && !pf_recall_defer_done(&j.rec, result_name(o)))
+		pf_done_queue(&j.rec, result_name(o));
 	return true;
 }

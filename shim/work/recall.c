@@ -15,6 +15,7 @@
  * once however often it is stored.
  */
 #include "work/recall.h"
+#include "work/done.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "core/remember.h"
@@ -62,6 +63,10 @@ struct state {
 	bool dirty;
 	int64_t last_store_ns;
 	size_t bytes;                   /* of first_ms */
+	uint64_t replayed, used, unremembered;
+	struct pf_done *done;           /* deferred done record, or NULL */
+	const char *result;
+	int64_t done_ms_ns;             /* its time, as the engine finished */
 };
 
 static pthread_mutex_t recall_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -157,6 +162,7 @@ static void free_state(struct state *s)
 	release(s->rec, sizeof *s->rec);
 	release(s->order, PF_REMEMBER_MAX_EXTENTS * sizeof *s->order);
 	release(s->covered, PF_REMEMBER_MAX_EXTENTS);
+	release(s->done, sizeof *s->done);
 	release(s, sizeof *s);
 }
 
@@ -264,6 +270,8 @@ void pf_recall_replayed(uintptr_t start, uint64_t id, uint64_t bytes, bool done)
 	struct state *s = find(start, id);
 	if (s && done)
 		s->pending = false;
+	if (s)
+		s->replayed += bytes;
 	pthread_mutex_unlock(&recall_lock);
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(start, id);
@@ -345,6 +353,8 @@ static bool sample_locked(struct state *s, int fd, size_t *budget, int64_t now)
 		s->cursor = (g + gdone) % s->ngran;
 		visited += gdone;
 	}
+	s->used += used;
+	s->unremembered += unrem;
 	if (used || unrem) {
 		pf_table_lock();
 		struct pf_mapping *m = pf_table_find_locked(s->start, s->id);
@@ -402,6 +412,38 @@ static void store_locked(struct state *s, int64_t now)
 	}
 }
 
+bool pf_recall_defer_done(const struct pf_done *d, const char *result)
+{
+	bool kept = false;
+	pthread_mutex_lock(&recall_lock);
+	struct state *s = find(d->start, d->id);
+	if (s && !s->done)
+		s->done = alloc(sizeof *s->done);
+	if (s && s->done) {
+		memcpy(s->done, d, sizeof *d);
+		s->result = result;
+		s->done_ms_ns = pf_now_ns() - d->t_begin_ns;
+		kept = true;
+	}
+	pthread_mutex_unlock(&recall_lock);
+	return kept;
+}
+
+/* Queues s's deferred done record with its counts now; recall_lock held. */
+static void queue_done_locked(struct state *s)
+{
+	if (!s->done)
+		return;
+	s->done->remembered = true;
+	s->done->replayed = s->replayed;
+	s->done->replay_used = s->used;
+	s->done->unremembered = s->unremembered;
+	s->done->t_begin_ns = pf_now_ns() - s->done_ms_ns;
+	pf_done_queue(s->done, s->result);
+	release(s->done, sizeof *s->done);
+	s->done = NULL;
+}
+
 /* A round over every state; recall_lock held.  With all, every page of
  * every state is sampled and every state with news stored (exit). */
 static void round_locked(int64_t now, bool all)
@@ -415,6 +457,8 @@ static void round_locked(int64_t now, bool all)
 			if (s->dirty)
 				store_locked(s, now);
 		}
+		if (!alive || all)
+			queue_done_locked(s);
 		if (!alive && !all) {
 			*pp = s->next;
 			free_state(s);

@@ -10,7 +10,8 @@
  * MADV_POPULATE_READ: a present bit is then the program's touch).  A helper
  * samples and stores (pf_recall_tick); the destructor stores what is left
  * (pf_recall_fini).  The counts of the done record (replayed, replay_used,
- * unremembered) are kept in the table's entry.
+ * unremembered) are kept in the table's entry and in the state, which
+ * queues the mapping's done record once its mapping is gone or at exit.
  *
  * Lock rule: recall_lock guards the list of states and the shared buffers;
  * it is held across pagemap reads and a record's load or store (bounded
@@ -42,6 +43,13 @@ bool pf_recall_begin(uintptr_t start, uint64_t id, size_t len, off_t offset, dev
  * it was read (0 when the budget stopped it: the read is asked again). */
 bool pf_recall_next_replay(uintptr_t start, uint64_t id, uintptr_t *addr, size_t *len);
 void pf_recall_replayed(uintptr_t start, uint64_t id, uint64_t bytes, bool done);
+
+/* The done record of a remembered mapping waits until its mapping leaves
+ * the table or the program exits, so that replay_used and unremembered
+ * say what the program then touched.  True when d was kept (a later one
+ * replaces it); false: queue it now.  No lock held. */
+struct pf_done;
+bool pf_recall_defer_done(const struct pf_done *d, const char *result);
 
 /* A helper's turn: samples and stores what is due.  True while remembered
  * mappings live (the helper stays).  With idle, first sleeps a little. */

@@ -18,8 +18,11 @@ static size_t resident(const unsigned char *base, size_t off, size_t len, size_t
 	unsigned char *vec = malloc(n);
 	if (!vec || mincore((void *)(base + off), len, vec) != 0)
 		tl_die("mincore");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (!(vec[i] & 1) && r == i)
+			printf("first_missing=%zu\n", (off / page) + i);
 		r += vec[i] & 1;
+	}
 	free(vec);
 	*pages = n;
 	return r;
