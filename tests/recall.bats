@@ -133,3 +133,22 @@ learn() {
 	[ "$(grep -c 'PREFAULT_REMEMBER' <<<"$stderr")" -eq 1 ]
 	! grep -q '"replayed"' "$STATS"
 }
+
+@test "a corrupt record is said once, gets no replay, and is replaced by a fresh one" {
+	local file rec
+	file="$(fresh_file recall.dat 64M)"
+	learn "$file"
+	rec="${records[0]}"
+	head -c 200 /dev/urandom >"$rec"
+	"$PROGS/evict" "$file"
+	run_recall "$file" 300 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	[ "$(grep -c 'learning a fresh one' <<<"$stderr")" -eq 1 ]
+	[ "$(done_field replayed)" = 0 ]
+	# The fresh record replays next time.
+	"$PROGS/evict" "$file"
+	run_recall "$file" 2000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	[ -z "$stderr" ]
+	local r
+	r=$(done_field replayed)
+	((r >= 4 * MiB)) || fail "replayed $r"
+}
