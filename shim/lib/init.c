@@ -119,8 +119,6 @@ static void fork_child(void)
 		pf_discover_init();
 		if (!in_fini) /* a hook never holds attrib_lock; the destructor may */
 			pf_attrib_postfork_child();
-		if (!in_fini)
-			pf_recall_postfork_child();
 		return;
 	}
 	pf_events_postfork_child();

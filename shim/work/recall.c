@@ -506,4 +506,9 @@ void pf_recall_postfork_child(void)
 	pthread_mutex_init(&recall_lock, NULL);
 	states = NULL;
 	last_sample_ns = 0;
+	/* The child learns nothing of the parent's mappings: served as usual. */
+	pf_table_lock();
+	for (struct pf_mapping *m = pf_table_head_locked(); m; m = m->hh.next)
+		m->remembered = false;
+	pf_table_unlock();
 }

@@ -57,6 +57,9 @@ bool pf_recall_tick(bool idle);
 /* The destructor: a last sample and store of each state. */
 void pf_recall_fini(void);
 
+/* fork (init.c), after pf_table_postfork_child: recall_lock made anew,
+ * the states forgotten, the table's entries no longer remembered.  Not
+ * for a child forked inside a hook (prefault is off there). */
 void pf_recall_postfork_child(void);
 
 #endif
