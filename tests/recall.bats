@@ -97,6 +97,9 @@ learn() {
 	((r >= 5 * MiB)) || fail "replay_used $r"
 	r=$(done_field unremembered)
 	((r < MiB)) || fail "unremembered $r"
+	# The budget holds: replay and the rest within it.
+	r=$(done_field bytes_in)
+	((r <= 8 * MiB)) || fail "bytes_in $r over the budget"
 }
 
 @test "a changed file (mtime) gets no replay" {

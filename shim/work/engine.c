@@ -183,6 +183,26 @@ static enum outcome read_ahead_step(struct job *j, size_t n, bool *fresh_out)
 	return GOING;
 }
 
+/* A remembered mapping's stand-in for POPULATE_READ's wait: until the
+ * step's pages are in the page cache (mincore does not count a page whose
+ * read is in flight), at most WAIT_READS_MS, so that the window bounds the
+ * reads in flight and the budget's measures see what was read.  Only where
+ * mincore tells the page cache (PF_COUNT_CACHE). */
+#define WAIT_READS_MS 500
+static void wait_for_reads(const struct job *j, uintptr_t addr, size_t n, size_t page)
+{
+	if (j->count != PF_COUNT_CACHE)
+		return;
+	long want = (long)((n + page - 1) / page);
+	for (int i = 0; i < WAIT_READS_MS; i++) {
+		long res = pf_count_resident(j->count, addr, n);
+		if (res < 0 || res >= want)
+			return;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Maps in one step at j->done.  A page the program's own readahead marked
  * (PG_readahead) makes the step's fault start the kernel's readahead of the
  * next read_ahead_kb: prefault's doing, so what the thread read meanwhile
@@ -194,6 +214,7 @@ static enum outcome populate_step(struct job *j, size_t n, size_t page)
 	int err = 0;
 	if (j->remembered) {
 		/* WILLNEED only: the program's touch maps the page. */
+		wait_for_reads(j, j->rec.start + j->done, n, page);
 	} else if (pf_populate_read_supported()) {
 		pf_iolimit_before_read(j->dev, 0);
 		int64_t t0 = pf_now_ns();
@@ -352,6 +373,7 @@ static enum outcome replay(struct job *j)
 			rb = c.read_bytes;
 			got += c.fresh;
 		}
+		wait_for_reads(j, addr, len, page);
 		pf_recall_replayed(j->rec.start, j->rec.id, got, true);
 	}
 	return GOING;
