@@ -60,7 +60,8 @@ static uint64_t overlap(uintptr_t x0, uintptr_t x1, uintptr_t y0, uintptr_t y1)
  * whole-mapping way has not started, and keeps its progress in chunks). */
 uintptr_t pf_account_charged_end_locked(const struct pf_mapping *m)
 {
-	if (m->ahead)
+	/* A remembered mapping's replay charged extents past `ahead`. */
+	if (m->ahead && !m->remembered)
 		return m->start + m->ahead;
 	return m->start + m->len;
 }

@@ -55,7 +55,8 @@ void pf_account_charge_caused_locked(struct pf_mapping *m, uint64_t bytes);
 void pf_account_release_locked(struct pf_mapping *m, uint64_t bytes);
 /* With table_lock held: the end of the range m's charges were made in
  * (from m->start): whole mappings charge up to `ahead`; followed ones (or
- * ones that were) anywhere. */
+ * ones that were) and remembered ones (their replay: work/recall.c)
+ * anywhere. */
 uintptr_t pf_account_charged_end_locked(const struct pf_mapping *m);
 
 #endif

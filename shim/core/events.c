@@ -150,6 +150,11 @@ static void write_event(const struct pf_event *e)
 				      "\"errors\":%u,\"last_error\":\"%s\"",
 				      e->id, path, e->len, e->bytes_in, e->resident_before, e->ms,
 				      e->reason, e->errors, e->last_err ? strerrorname_np(e->last_err) : "");
+		if (e->remembered && n < sizeof line)
+			n += (size_t)snprintf(line + n, sizeof line - n,
+					      ",\"replayed\":%" PRIu64 ",\"replay_used\":%" PRIu64
+					      ",\"unremembered\":%" PRIu64,
+					      e->replayed, e->replay_used, e->unremembered);
 		break;
 	}
 	pf_report_emit(line, n < sizeof line ? n : sizeof line - 1, sizeof line);

@@ -13,6 +13,7 @@
 
 #include "core/source.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -32,6 +33,8 @@ struct pf_event {
 	double ms;
 	unsigned errors;
 	int last_err;
+	bool remembered;           /* done: the three below are written */
+	uint64_t replayed, replay_used, unremembered;
 	char path[PF_PATH_MAX];
 };
 

@@ -31,7 +31,7 @@
 
 struct pf_options pf_opt;
 
-enum kind { K_BOOL, K_SIZE, K_BUDGET, K_UINT, K_PATTERNS, K_DEST, K_DISCOVER };
+enum kind { K_BOOL, K_SIZE, K_BUDGET, K_UINT, K_PATTERNS, K_DEST, K_DISCOVER, K_REMEMBER };
 
 struct option_def {
 	const char *name;
@@ -64,6 +64,7 @@ static const struct option_def defs[] = {
 	{ "PREFAULT_VERBOSE", K_BOOL, "0", 0, 1, &pf_opt.verbose, 0, NULL },
 	{ "PREFAULT_PACE", K_BOOL, "1", 0, 1, &pf_opt.pace, 0, NULL },
 	{ "PREFAULT_PREFETCH", K_BOOL, "1", 0, 1, &pf_opt.prefetch, 0, NULL },
+	{ "PREFAULT_REMEMBER", K_REMEMBER, "0", 0, 0, pf_opt.remember_dir, sizeof pf_opt.remember_dir, NULL },
 };
 #define NDEFS (sizeof defs / sizeof defs[0])
 
@@ -226,6 +227,23 @@ static int parse(const struct option_def *d, const char *v, struct parsed *p, ch
 			return -1;
 		}
 		return 0;
+	case K_REMEMBER:
+		/* 0: off; 1: the per-user default; else a directory. */
+		if (!strcmp(v, "0") || !strcmp(v, "1")) {
+			p->word = v[0] == '1';
+			return 0;
+		}
+		p->word = 2;
+		if (!*v) {
+			snprintf(why, wsize, "expected 0, 1 or a directory");
+			return -1;
+		}
+		if (strlen(v) >= d->target_size || pf_dest_absolute(v, p->dest, sizeof p->dest)) {
+			snprintf(why, wsize, "too long once made absolute (at most %zu characters)",
+				 d->target_size - 1);
+			return -1;
+		}
+		return 0;
 	}
 	snprintf(why, wsize, "unknown");
 	return -1;
@@ -264,6 +282,13 @@ static void store(const struct option_def *d, const char *v, const struct parsed
 		break;
 	case K_DISCOVER:
 		pf_opt.discover = (enum pf_discover_mode)p->word;
+		break;
+	case K_REMEMBER:
+		pf_opt.remember_default = p->word == 1;
+		if (p->word == 2)
+			strcpy(d->target, p->dest);
+		else
+			*(char *)d->target = '\0';
 		break;
 	}
 }
@@ -426,6 +451,9 @@ int pf_option_check(const char *name, const char *value, char *canon, size_t can
 		while (value[0] == '0' && isdigit((unsigned char)value[1]))
 			value++;
 		snprintf(canon, canon_size, "%s", value);
+		break;
+	case K_REMEMBER:
+		snprintf(canon, canon_size, "%s", p.word == 2 ? p.dest : value);
 		break;
 	default:
 		snprintf(canon, canon_size, "%s", value);

@@ -37,6 +37,11 @@ struct pf_options {
 	bool verbose;                 /* PREFAULT_VERBOSE: pf_note() speaks */
 	bool pace;                    /* PREFAULT_PACE */
 	bool prefetch;                /* PREFAULT_PREFETCH: false measures only */
+	/* PREFAULT_REMEMBER: "" and remember_default false when off; 1 sets
+	 * remember_default (the per-user directory, found at init); a
+	 * directory is made absolute. */
+	char remember_dir[256];
+	bool remember_default;
 };
 
 extern struct pf_options pf_opt;

@@ -121,6 +121,9 @@ static void cut_locked(struct pf_mapping *m, uintptr_t a, uintptr_t b)
 		right.ahead = clip(m->ahead, skip);
 		right.done = clip(m->done, skip);
 		right.bytes_in = right.resident_before = right.caused_ahead = 0;
+		/* Still remembered (never populated: the learning of m's range
+		 * reads its pagemap), its counts its own. */
+		right.replayed = right.replay_used = right.unremembered = 0;
 		right.state = right.done >= right.len ? PF_FINISHED : PF_QUEUED;
 		r = insert_locked(&right);
 		if (r)
@@ -237,6 +240,8 @@ void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size
 		moved.len = new_len;
 		moved.ahead = moved.done = 0;
 		moved.bytes_in = moved.resident_before = moved.caused_ahead = 0;
+		moved.remembered = false; /* decided again when a helper reaches it */
+		moved.replayed = moved.replay_used = moved.unremembered = 0;
 		moved.held = 0; /* the old range's is given back as it is forgotten */
 		moved.t_begin_ns = 0;
 		moved.found_ns = pf_now_ns();

@@ -77,6 +77,12 @@ struct pf_mapping {
 				      existed then (see pf_table_clear_stale) */
 	unsigned errors;
 	int last_err;
+	/* Working-set memory (work/recall.c): the mapping is remembered (its
+	 * pages are never mapped in by prefault), the bytes its replay read,
+	 * and of the 64 KiB granules the program touched, the bytes in
+	 * remembered extents and not. */
+	bool remembered;
+	uint64_t replayed, replay_used, unremembered;
 	UT_hash_handle hh;
 	char path[PF_PATH_MAX];
 };

@@ -11,6 +11,7 @@
  *   helpers_lock  helpers.c   (only ring_lock under it, by a log line)
  *   proc_lock     stats.c     (the proc record: attrib, table, pace, ring)
  *   attrib_lock   attrib.c    (table_lock under it, to copy the ranges)
+ *   recall_lock   recall.c    (table_lock under it: an entry's counts, pf_alloc)
  *   table_lock    table.c     (ring_lock under it, to queue a record)
  *   pace_lock     iolimit.c   (ring_lock under it, by a log line)
  *   step_lock     advise.c    (nothing under it)
@@ -23,9 +24,11 @@
  * _postfork_parent and _postfork_child in reverse.  A prefork takes its
  * module's locks, so no other thread is inside one at the fork and the
  * child's copy of what they guard is whole; the child makes them anew.
- * Three are not taken, only made anew in the child, because a helper may
+ * Four are not taken, only made anew in the child, because a helper may
  * hold them across a wait with no bound: proc_lock and event_lock across a
  * write to the statistics' destination (a pipe nobody reads blocks it),
+ * recall_lock across a record's load or store (the cache directory may be
+ * on a network file system; the child forgets the parent's records),
  * attrib_lock across a malloc (opendir), which a fork must not wait for
  * whatever the allocator's fork handlers do.  What they guard is line
  * buffers and fault samples the child starts afresh.  The child also
@@ -52,6 +55,7 @@
 #include "lib/discover.h"
 #include "work/engine.h"
 #include "work/helpers.h"
+#include "work/recall.h"
 #include "core/events.h"
 #include "lib/hooks.h"
 #include "work/iolimit.h"
@@ -124,6 +128,7 @@ static void fork_child(void)
 	pf_iolimit_postfork_child();
 	pf_table_postfork_child();
 	pf_attrib_postfork_child();
+	pf_recall_postfork_child();
 	pf_stats_postfork_child();
 	pf_helpers_postfork_child();
 	pf_discover_after_fork_child(); /* no lock: discovery's thread is gone */
@@ -175,6 +180,8 @@ __attribute__((constructor)) static void pf_init(void)
 	pf_thread_set_first_hook(pf_stdio_first_thread);
 	pf_stats_init(&stats_host);
 	pf_options_load();
+	if (pf_opt.enabled)
+		pf_recall_init();
 	if (!libc_found)
 		pf_log("libc's mmap, munmap or mremap not found; using system calls");
 	if (!pf_opt.inherit)
@@ -206,9 +213,14 @@ __attribute__((constructor)) static void pf_init(void)
 
 __attribute__((destructor)) static void pf_fini(void)
 {
-	if (!pf_opt.enabled || !pf_stats_enabled())
+	if (!pf_opt.enabled)
 		return;
 	in_fini = true;
+	pf_recall_fini(); /* Go programs never get here: recall.c stores as it goes */
+	if (!pf_stats_enabled()) {
+		in_fini = false;
+		return;
+	}
 	pf_stats_flush();
 	pf_stats_write_proc();
 	in_fini = false;

@@ -19,6 +19,10 @@ void pf_done_snapshot_locked(struct pf_done *d, const struct pf_mapping *m)
 	d->resident_before = m->resident_before;
 	d->errors = m->errors;
 	d->last_err = m->last_err;
+	d->remembered = m->remembered;
+	d->replayed = m->replayed;
+	d->replay_used = m->replay_used;
+	d->unremembered = m->unremembered;
 }
 
 void pf_done_queue(const struct pf_done *d, const char *result)
@@ -38,6 +42,10 @@ void pf_done_queue(const struct pf_done *d, const char *result)
 	ev.ms = (double)(pf_now_ns() - d->t_begin_ns) / 1e6;
 	ev.errors = d->errors;
 	ev.last_err = d->last_err;
+	ev.remembered = d->remembered;
+	ev.replayed = d->replayed;
+	ev.replay_used = d->replay_used;
+	ev.unremembered = d->unremembered;
 	memcpy(ev.path, d->path, sizeof ev.path);
 	pf_stats_queue(&ev);
 }

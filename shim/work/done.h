@@ -20,6 +20,8 @@ struct pf_done {
 	unsigned errors;
 	int last_err;
 	int64_t t_begin_ns; /* a helper first reached it */
+	bool remembered;    /* PREFAULT_REMEMBER: the three below are said */
+	uint64_t replayed, replay_used, unremembered;
 	char path[PF_PATH_MAX];
 };
 

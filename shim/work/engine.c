@@ -24,6 +24,11 @@
  * second "budget" done record), by a running helper: a munmap alone starts
  * none.
  *
+ * A remembered mapping (PREFAULT_REMEMBER, recall.c) first gets its
+ * record's replay reads, charged as any read; it is then read ahead as
+ * others are, but never populated (so that the pages present in pagemap
+ * are the program's touches) and never followed.
+ *
  * A mapping larger than what the budget has left is followed instead
  * (follow.c): a window kept ahead of where the program reads.  While a
  * followed mapping lives, a helper polls it (never idle, so it stays).
@@ -43,6 +48,7 @@
 #include "work/follow.h"
 #include "work/front.h"
 #include "work/iolimit.h"
+#include "work/recall.h"
 #include "work/remeasure.h"
 #include "core/options.h"
 #include "core/pressure.h"
@@ -75,6 +81,7 @@ struct job {
 	ino_t ino;
 	enum pf_count count;       /* how the charge counts what is in memory */
 	bool resumed;              /* picked again after the budget stopped it */
+	bool remembered;           /* recall.c learns it: nothing mapped in */
 	int64_t rb;                /* the thread's read bytes after its last step; -1: not counted */
 };
 
@@ -176,6 +183,26 @@ static enum outcome read_ahead_step(struct job *j, size_t n, bool *fresh_out)
 	return GOING;
 }
 
+/* A remembered mapping's stand-in for POPULATE_READ's wait: until the
+ * step's pages are in the page cache (mincore does not count a page whose
+ * read is in flight), at most WAIT_READS_MS, so that the window bounds the
+ * reads in flight and the budget's measures see what was read.  Only where
+ * mincore tells the page cache (PF_COUNT_CACHE). */
+#define WAIT_READS_MS 500
+static void wait_for_reads(const struct job *j, uintptr_t addr, size_t n, size_t page)
+{
+	if (j->count != PF_COUNT_CACHE)
+		return;
+	long want = (long)((n + page - 1) / page);
+	for (int i = 0; i < WAIT_READS_MS; i++) {
+		long res = pf_count_resident(j->count, addr, n);
+		if (res < 0 || res >= want)
+			return;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Maps in one step at j->done.  A page the program's own readahead marked
  * (PG_readahead) makes the step's fault start the kernel's readahead of the
  * next read_ahead_kb: prefault's doing, so what the thread read meanwhile
@@ -185,7 +212,10 @@ static enum outcome read_ahead_step(struct job *j, size_t n, bool *fresh_out)
 static enum outcome populate_step(struct job *j, size_t n, size_t page)
 {
 	int err = 0;
-	if (pf_populate_read_supported()) {
+	if (j->remembered) {
+		/* WILLNEED only: the program's touch maps the page. */
+		wait_for_reads(j, j->rec.start + j->done, n, page);
+	} else if (pf_populate_read_supported()) {
 		pf_iolimit_before_read(j->dev, 0);
 		int64_t t0 = pf_now_ns();
 		err = pf_advise_populate(j->rec.start + j->done, n);
@@ -306,6 +336,49 @@ static bool follow_once(struct pf_mapping *m, struct pf_follow *f)
 	return true;
 }
 
+/* The replay reads of a remembered mapping, neediest first, each charged
+ * as a read ahead (without moving `ahead`).  BUDGET when the budget
+ * stopped them (the next pick goes on), UNMAPPED, or GOING. */
+static enum outcome replay(struct job *j)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t addr;
+	size_t len;
+	int64_t rb = major(j->dev) ? pf_thread_read_bytes() : -1;
+	while (pf_recall_next_replay(j->rec.start, j->rec.id, &addr, &len)) {
+		size_t step = pf_readahead_step(j->dev);
+		if (step < page)
+			step = page;
+		uint64_t got = 0;
+		for (size_t o = 0; o < len; o += step) {
+			size_t n = len - o < step ? len - o : step;
+			struct pf_charge c = {
+				.start = j->rec.start,
+				.id = j->rec.id,
+				.addr = addr + o,
+				.len = n,
+				.dev = j->dev,
+				.count = j->count,
+				.room = pf_pressure_room(),
+				.count_reads = rb >= 0,
+				.rec = &j->rec,
+				.read = willneed_step,
+				.read_bytes = rb,
+			};
+			enum pf_charge_result r = pf_charge_read(&c);
+			if (r != PF_CHARGE_READ) {
+				pf_recall_replayed(j->rec.start, j->rec.id, got, false);
+				return r == PF_CHARGE_GONE ? UNMAPPED : BUDGET;
+			}
+			rb = c.read_bytes;
+			got += c.fresh;
+		}
+		wait_for_reads(j, addr, len, page);
+		pf_recall_replayed(j->rec.start, j->rec.id, got, true);
+	}
+	return GOING;
+}
+
 bool pf_engine_work_once(void)
 {
 	struct job j;
@@ -344,10 +417,31 @@ bool pf_engine_work_once(void)
 	}
 	j.resumed = m->state == PF_WAITING;
 	m->state = PF_ACTIVE;
+	bool first = !m->t_begin_ns;
 	if (!m->t_begin_ns)
 		m->t_begin_ns = now;
 	last_id = m->id;
-	struct pf_follow *f = pf_follow_for_locked(m);
+	if (first && pf_recall_enabled() && !pf_front_find_locked(m->start, m->id)) {
+		/* Its record loads on this helper, without the lock. */
+		uintptr_t start = m->start;
+		uint64_t id = m->id;
+		size_t len = m->len;
+		off_t offset = m->offset;
+		dev_t dev = m->dev;
+		ino_t ino = m->ino;
+		memcpy(j.rec.path, m->path, sizeof j.rec.path);
+		pf_table_unlock();
+		bool rem = pf_recall_begin(start, id, len, offset, dev, ino, j.rec.path);
+		pf_table_lock();
+		m = pf_table_find_locked(start, id);
+		if (!m) {
+			pf_table_unlock();
+			return true;
+		}
+		m->remembered = rem;
+	}
+	j.remembered = m->remembered;
+	struct pf_follow *f = j.remembered ? NULL : pf_follow_for_locked(m);
 	if (f)
 		return follow_once(m, f);
 	j.rec.start = m->start;
@@ -363,7 +457,9 @@ bool pf_engine_work_once(void)
 
 	j.count = pf_count_mode(j.rec.path, j.dev, j.ino);
 	size_t slice_end = others ? j.done + SLICE_BYTES : j.rec.len;
-	enum outcome o = run_slice(&j, slice_end);
+	enum outcome o = j.remembered ? replay(&j) : GOING;
+	if (o == GOING)
+		o = run_slice(&j, slice_end);
 	/* Spent: what the kernel evicted since is not held any more. */
 	if (o == BUDGET && pf_remeasure(j.rec.start, j.rec.id) > 0)
 		o = SLICE_END;
@@ -379,9 +475,14 @@ bool pf_engine_work_once(void)
 		}
 		m->state = o == BUDGET ? PF_WAITING : finished ? PF_FINISHED : PF_QUEUED;
 	}
-	/* A mapping the budget stopped again says so once. */
-	if (finished && !(o == BUDGET && j.resumed))
+	/* A mapping the budget stopped again says so once.  A remembered
+	 * mapping's record waits for what the program touches (recall.c). */
+	bool say = finished && !(o == BUDGET && j.resumed);
+	bool defer = say && j.remembered && o != UNMAPPED;
+	if (say && !defer)
 		pf_done_queue(&j.rec, result_name(o));
 	pf_table_unlock();
+	if (defer && !pf_recall_defer_done(&j.rec, result_name(o)))
+		pf_done_queue(&j.rec, result_name(o));
 	return true;
 }

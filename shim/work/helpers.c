@@ -17,6 +17,7 @@
  * The registry of our thread ids is a fixed array of atomics.
  */
 #include "work/helpers.h"
+#include "work/recall.h"
 #include "sys/clock.h"
 #include "work/engine.h"
 #include "core/events.h"
@@ -120,6 +121,9 @@ static void *helper_main(void *arg)
 	uint64_t seen_gen = 0;
 	for (;;) {
 		bool did = pf_opt.prefetch ? pf_engine_work_once() : measure_once();
+		/* Remembered mappings are sampled while they live (recall.c). */
+		if (pf_opt.prefetch && pf_recall_tick(!did))
+			did = true;
 		pf_stats_flush();
 		int64_t now = pf_now_ns();
 		if (did)

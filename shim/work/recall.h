@@ -1,0 +1,65 @@
+/*
+ * recall.h - working-set memory in the library (recall.c): per tracked
+ * mapping of a regular file while PREFAULT_REMEMBER is on, the record of
+ * its file loaded for replay, and what the program touches learned from
+ * /proc/self/pagemap's present bits and stored back.
+ *
+ * The engine (engine.c) starts a mapping's state when a helper first
+ * reaches it (pf_recall_begin), asks for its replay reads
+ * (pf_recall_next_replay) and leaves its pages unmapped while it learns (no
+ * MADV_POPULATE_READ: a present bit is then the program's touch).  A helper
+ * samples and stores (pf_recall_tick); the destructor stores what is left
+ * (pf_recall_fini).  The counts of the done record (replayed, replay_used,
+ * unremembered) are kept in the table's entry and in the state, which
+ * queues the mapping's done record once its mapping is gone or at exit.
+ *
+ * Lock rule: recall_lock guards the list of states and the shared buffers;
+ * it is held across pagemap reads and a record's load or store (bounded
+ * file I/O in the cache directory), never in a hook.  table_lock is taken
+ * under it (an entry's counts, pf_alloc).  Before a fork it is not taken,
+ * only made anew in the child, which forgets the parent's states (their
+ * memory is left; the child learns nothing of the parent's mappings).
+ */
+#ifndef PF_RECALL_H
+#define PF_RECALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The constructor, after the settings: resolves PREFAULT_REMEMBER's
+ * directory; says once in the log why remembering is off when it is. */
+void pf_recall_init(void);
+/* True when records are read and written. */
+bool pf_recall_enabled(void);
+
+/* A helper reaches a mapping: true when it is remembered (a state exists or
+ * was made now: the record loaded, or a fresh one).  No lock held. */
+bool pf_recall_begin(uintptr_t start, uint64_t id, size_t len, off_t offset, dev_t dev, ino_t ino,
+		     const char *path);
+/* The next replay read of the mapping, [*addr, *addr + *len) within it:
+ * false when there is none left.  pf_recall_replayed then says how much of
+ * it was read (0 when the budget stopped it: the read is asked again). */
+bool pf_recall_next_replay(uintptr_t start, uint64_t id, uintptr_t *addr, size_t *len);
+void pf_recall_replayed(uintptr_t start, uint64_t id, uint64_t bytes, bool done);
+
+/* The done record of a remembered mapping waits until its mapping leaves
+ * the table or the program exits, so that replay_used and unremembered
+ * say what the program then touched.  True when d was kept (a later one
+ * replaces it); false: queue it now.  No lock held. */
+struct pf_done;
+bool pf_recall_defer_done(const struct pf_done *d, const char *result);
+
+/* A helper's turn: samples and stores what is due.  True while remembered
+ * mappings live (the helper stays).  With idle, first sleeps a little. */
+bool pf_recall_tick(bool idle);
+/* The destructor: a last sample and store of each state. */
+void pf_recall_fini(void);
+
+/* fork (init.c), after pf_table_postfork_child: recall_lock made anew,
+ * the states forgotten, the table's entries no longer remembered.  Not
+ * for a child forked inside a hook (prefault is off there). */
+void pf_recall_postfork_child(void);
+
+#endif
