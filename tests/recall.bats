@@ -9,7 +9,7 @@
 # it touches anything, and a part between them not: the replay brought
 # them first.  A file whose mtime changed gets no replay; without
 # PREFAULT_REMEMBER nothing is written.  Behaviour only, never timing: the
-# program waits 2 s before it looks.
+# program waits 5 s before it looks (5 MiB at 1 MB/s).
 
 load test_helper
 
@@ -81,7 +81,7 @@ learn() {
 	file="$(fresh_file recall.dat 64M)"
 	learn "$file"
 	"$PROGS/evict" "$file"
-	run_recall "$file" 2000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	run_recall "$file" 5000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
 	local i r
 	# All of each, but for a few pages now and then (3 or 4 of 512 were
 	# seen missing in about one run of eight, cause not known yet).
@@ -108,7 +108,7 @@ learn() {
 	learn "$file"
 	touch -d '2020-01-01 00:00:00' "$file"
 	"$PROGS/evict" "$file"
-	run_recall "$file" 2000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	run_recall "$file" 5000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
 	local i r
 	for i in 0 1 2; do
 		r=$(field "ext$i")
@@ -149,7 +149,7 @@ learn() {
 	[ "$(done_field replayed)" = 0 ]
 	# The fresh record replays next time.
 	"$PROGS/evict" "$file"
-	run_recall "$file" 2000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	run_recall "$file" 5000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
 	[ -z "$stderr" ]
 	local r
 	r=$(done_field replayed)
