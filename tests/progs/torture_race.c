@@ -32,9 +32,10 @@
  *       ran out no more waits; without statistics, 15 ms) so that a scan
  *       finds it.  A wait that runs out while the statistics dropped
  *       records (the other thread's churn fills them) is held_dropped: its
- *       map record may be among those dropped.  One anonymous mmap through libc comes first: discovery
+ *       map record may be among those dropped; the holds after it only
+ *       sleep, held_unwatched.  One anonymous mmap through libc comes first: discovery
  *       starts at a hook's call.
- *       -> rounds=N ... held=N held_found=N held_dropped=N held_timeouts=N
+ *       -> rounds=N ... held=N held_found=N held_dropped=N held_timeouts=N held_unwatched=N
  *   churn FILE ROUNDS
  *       Keeps 256 mappings of 64 KiB .. 1 MiB pieces of FILE alive, replacing
  *       one at random each round (a new tracked entry, an old one
@@ -197,7 +198,7 @@ struct shared {
 	size_t size;
 	long rounds;
 	atomic_long ops[NOPS];
-	atomic_long bad, errors, done, held, held_found, held_dropped, held_timeouts;
+	atomic_long bad, errors, done, held, held_found, held_dropped, held_timeouts, held_unwatched;
 	bool raw;
 };
 
@@ -287,6 +288,7 @@ static void one_round(struct shared *sh, const struct calls *c, uint64_t *seed, 
 	if (sh->raw && (r % 16) == 0) { /* until a discovery scan found it */
 		sh->held++;
 		if (!tl_stats_path() || sh->held_timeouts || sh->held_dropped) {
+			sh->held_unwatched++;
 			tl_sleep_ms(15);
 		} else {
 			double until = tl_now() + TL_DEADLINE_S;
@@ -418,8 +420,9 @@ static void print_ops(void)
 	printf("\nbad=%ld\nerrors=%ld\nsignals=%d\n", (long)sh.bad, (long)sh.errors,
 	       (int)signals_seen);
 	if (sh.raw)
-		printf("held=%ld\nheld_found=%ld\nheld_dropped=%ld\nheld_timeouts=%ld\n", (long)sh.held,
-		       (long)sh.held_found, (long)sh.held_dropped, (long)sh.held_timeouts);
+		printf("held=%ld\nheld_found=%ld\nheld_dropped=%ld\nheld_timeouts=%ld\nheld_unwatched=%ld\n",
+		       (long)sh.held, (long)sh.held_found, (long)sh.held_dropped, (long)sh.held_timeouts,
+		       (long)sh.held_unwatched);
 }
 
 static int mode_threads(char **argv, long nthreads, bool raw)
