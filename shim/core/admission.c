@@ -19,6 +19,12 @@ const char *pf_admit_mapping(bool readable, bool special, size_t len, const char
 	return NULL;
 }
 
+bool pf_admit_refused_whatever_path(bool readable, bool special, size_t len,
+				    const struct stat *st)
+{
+	return !readable || special || len < pf_opt.min_size || !st || !S_ISREG(st->st_mode);
+}
+
 const char *pf_admit_file(const struct stat *st, uint64_t ino, uint64_t offset, size_t page,
 			  size_t *len)
 {

@@ -39,6 +39,12 @@
  * ("?" when unknown).  NULL when the file may be looked at. */
 const char *pf_admit_mapping(bool readable, bool special, size_t len, const char *path);
 
+/* True when the rule refuses the mapping whatever its path: the hook may
+ * skip the system call that finds the path (when no skip record needs it).
+ * The same checks as the two halves, less the path's; st as there. */
+bool pf_admit_refused_whatever_path(bool readable, bool special, size_t len,
+				    const struct stat *st);
+
 /* The second half, on st, the file's stat (NULL: it could not be had).
  * ino: the inode the mapping was seen with, when st was found by path (maps
  * lines), else 0 (fstat of the mapped descriptor).  The device is not

@@ -51,7 +51,7 @@ static bool take_token_locked(void)
 	return true;
 }
 
-void pf_stats_queue(const struct pf_event *ev)
+void pf_events_queue(const struct pf_event *ev)
 {
 	if (!pf_stats_enabled())
 		return;
@@ -67,22 +67,27 @@ void pf_stats_queue(const struct pf_event *ev)
 	pthread_mutex_unlock(&ring_lock);
 }
 
-void pf_stats_queue_skip(enum pf_source src, const char *path, uintptr_t addr, size_t len,
+void pf_event_start(struct pf_event *ev, enum pf_ev_type type)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = type;
+	ev->t = pf_now();
+}
+
+void pf_events_queue_skip(enum pf_source src, const char *path, uintptr_t addr, size_t len,
 			 off_t offset, const char *reason)
 {
 	if (!pf_stats_enabled())
 		return;
 	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = PF_EV_SKIP;
-	ev.t = pf_now();
+	pf_event_start(&ev, PF_EV_SKIP);
 	ev.addr = addr;
 	ev.len = len;
 	ev.offset = offset;
 	ev.source = src;
 	ev.reason = reason;
 	snprintf(ev.path, sizeof ev.path, "%s", path);
-	pf_stats_queue(&ev);
+	pf_events_queue(&ev);
 }
 
 void pf_events_queue_entry(enum pf_ev_type type, uint64_t id, const char *path, enum pf_source src,
@@ -91,16 +96,14 @@ void pf_events_queue_entry(enum pf_ev_type type, uint64_t id, const char *path, 
 	if (!pf_stats_enabled())
 		return;
 	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = type;
-	ev.t = pf_now();
+	pf_event_start(&ev, type);
 	ev.id = id;
 	ev.addr = addr;
 	ev.len = len;
 	ev.offset = offset;
 	ev.source = src;
 	memcpy(ev.path, path, sizeof ev.path);
-	pf_stats_queue(&ev);
+	pf_events_queue(&ev);
 }
 
 static const char *source_name(enum pf_source s)

@@ -38,11 +38,13 @@ struct pf_event {
 	char path[PF_PATH_MAX];
 };
 
+/* A record of that type about to be filled: zeroed, stamped now. */
+void pf_event_start(struct pf_event *ev, enum pf_ev_type type);
 /* Queue one record; drops it (and counts the drop) when the ring is full. */
-void pf_stats_queue(const struct pf_event *ev);
+void pf_events_queue(const struct pf_event *ev);
 /* Queue a skip record: a file mapping from source src that is not tracked,
  * and why (a static string). */
-void pf_stats_queue_skip(enum pf_source src, const char *path, uintptr_t addr, size_t len,
+void pf_events_queue_skip(enum pf_source src, const char *path, uintptr_t addr, size_t len,
 			 off_t offset, const char *reason);
 /* Queue a record of type about [addr, addr+len) of table entry id, whose
  * file is path (PF_PATH_MAX bytes, an entry's) at offset. */

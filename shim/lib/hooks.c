@@ -8,7 +8,7 @@
  * is off, and when a hook is re-entered on the same thread (a signal handler
  * calling mmap inside our bookkeeping), the call goes straight through too.
  * Lock rule: hooks take table_lock (briefly, via table.c), ring_lock (via
- * events.c) and helpers_lock (via engine.c), never anything a helper holds
+ * events.c) and helpers_lock (via helpers.c), never anything a helper holds
  * across I/O.
  */
 #include "core/admission.h"
@@ -57,7 +57,7 @@ static size_t page_round(size_t len)
 
 static void skip(const char *path, size_t len, const char *reason)
 {
-	pf_stats_queue_skip(PF_SRC_HOOK, path, 0, len, 0, reason);
+	pf_events_queue_skip(PF_SRC_HOOK, path, 0, len, 0, reason);
 }
 
 /* Decides whether a new file mapping is tracked (core/admission.c), and
@@ -67,12 +67,10 @@ static void consider(uintptr_t addr, size_t len, int prot, int flags, int fd, of
 	struct stat st;
 	bool have_st = fstat(fd, &st) == 0;
 	/* The path costs a system call: only for a mapping that may be
-	 * tracked, or for the report's skip record.  cheap_no: the rule
-	 * refuses it whatever the path. */
+	 * tracked, or for the report's skip record. */
 	char path[PF_PATH_MAX] = "?";
-	bool cheap_no = !(prot & PROT_READ) || (flags & MAP_HUGETLB) || len < pf_opt.min_size ||
-			!have_st || !S_ISREG(st.st_mode);
-	if (!cheap_no || pf_stats_enabled()) {
+	if (!pf_admit_refused_whatever_path(prot & PROT_READ, flags & MAP_HUGETLB, len,
+					    have_st ? &st : NULL) || pf_stats_enabled()) {
 		char link[32];
 		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 		ssize_t n = readlink(link, path, sizeof path - 1);

@@ -33,7 +33,7 @@ static void reject(const struct pf_maps_line *l, uintptr_t a, size_t len, uint64
 	if (!pf_stats_enabled() || skips_now >= SKIPS_PER_SCAN)
 		return;
 	skips_now++;
-	pf_stats_queue_skip(PF_SRC_DISCOVER, l->path, a, len, (off_t)off, why);
+	pf_events_queue_skip(PF_SRC_DISCOVER, l->path, a, len, (off_t)off, why);
 }
 
 /* The rule of core/admission.c decides, the path's stat only for what

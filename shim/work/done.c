@@ -30,9 +30,7 @@ void pf_done_queue(const struct pf_done *d, const char *result)
 	if (!pf_stats_enabled())
 		return;
 	struct pf_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.type = PF_EV_DONE;
-	ev.t = pf_now();
+	pf_event_start(&ev, PF_EV_DONE);
 	ev.id = d->id;
 	ev.addr = d->start;
 	ev.len = d->len;
@@ -47,5 +45,5 @@ void pf_done_queue(const struct pf_done *d, const char *result)
 	ev.replay_used = d->replay_used;
 	ev.unremembered = d->unremembered;
 	memcpy(ev.path, d->path, sizeof ev.path);
-	pf_stats_queue(&ev);
+	pf_events_queue(&ev);
 }

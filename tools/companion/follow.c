@@ -149,7 +149,7 @@ static int read_stat(struct proc *p, struct statline *s)
 
 static void queue_skip(const char *path, size_t len, const char *reason)
 {
-	pf_stats_queue_skip(PF_SRC_COMPANION, path, 0, len, 0, reason);
+	pf_events_queue_skip(PF_SRC_COMPANION, path, 0, len, 0, reason);
 }
 
 /* Maps [offset, offset+len) of the file at path, which must still be the
