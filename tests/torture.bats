@@ -241,9 +241,9 @@ forklock_ok() {
 	while read -r name off; do
 		dir="$BATS_TEST_TMPDIR/$name"
 		mkdir -p "$dir"
-		# recall_lock is taken only while remembering (work/recall.c).
+		# recall_lock and learn_lock are taken only while remembering (work/recall.c).
 		local remember=0
-		[ "$name" != recall_lock ] || { mkdir -m 700 "$dir/records"; remember="$dir/records"; }
+		[[ $name != recall_lock && $name != learn_lock ]] || { mkdir -m 700 "$dir/records"; remember="$dir/records"; }
 		run --separate-stderr timeout $((200 * S)) env SLOWLOCK_OFFSET="$off" SLOWLOCK_US=50000 \
 			LD_PRELOAD="$PROGS/slowlock.so $LIB" PREFAULT_STATS="$dir/%p.jsonl" PREFAULT_REMEMBER="$remember" \
 			"$PROGS/torture_forklock" rounds "$stir" "$file" "$n"

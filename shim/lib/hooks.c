@@ -8,12 +8,14 @@
  * is off, and when a hook is re-entered on the same thread (a signal handler
  * calling mmap inside our bookkeeping), the call goes straight through too.
  * Lock rule: hooks take table_lock (briefly, via table.c), ring_lock (via
- * events.c) and helpers_lock (via helpers.c), never anything a helper holds
- * across I/O.
+ * events.c), helpers_lock (via helpers.c) and, while remembering,
+ * learn_lock (via recall.c: held across pagemap reads only), never anything
+ * a helper holds across file or disk I/O.
  */
 #include "core/admission.h"
 #include "lib/discover.h"
 #include "work/helpers.h"
+#include "work/recall.h"
 #include "core/events.h"
 #include "lib/hooks.h"
 #include "core/options.h"
@@ -105,8 +107,10 @@ PF_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
 
 	int saved = errno;
 	in_hook = 1;
-	if ((flags & MAP_FIXED) && pf_table_may_overlap((uintptr_t)addr, len))
+	if ((flags & MAP_FIXED) && pf_table_may_overlap((uintptr_t)addr, len)) {
+		pf_recall_leaving((uintptr_t)addr, page_round(len));
 		pf_table_forget((uintptr_t)addr, page_round(len));
+	}
 	in_hook = 0;
 	errno = saved;
 
@@ -130,6 +134,7 @@ PF_EXPORT int munmap(void *addr, size_t len)
 	if (bookkeeping_allowed() && pf_table_may_overlap((uintptr_t)addr, len)) {
 		int saved = errno;
 		in_hook = 1;
+		pf_recall_leaving((uintptr_t)addr, page_round(len));
 		pf_table_forget((uintptr_t)addr, page_round(len));
 		in_hook = 0;
 		errno = saved;

@@ -11,7 +11,8 @@
  *   helpers_lock  helpers.c   (only ring_lock under it, by a log line)
  *   proc_lock     stats.c     (the proc record: attrib, table, pace, ring)
  *   attrib_lock   attrib.c    (table_lock under it, to copy the ranges)
- *   recall_lock   recall.c    (table_lock under it: an entry's counts, pf_alloc)
+ *   recall_lock   recall.c    (learn_lock, table_lock under it)
+ *   learn_lock    recall.c    (table_lock under it: an entry's counts)
  *   table_lock    table.c     (ring_lock under it, to queue a record)
  *   pace_lock     iolimit.c   (ring_lock under it, by a log line)
  *   step_lock     advise.c    (nothing under it)
@@ -30,7 +31,8 @@
  * recall_lock across a record's load or store (the cache directory may be
  * on a network file system; the child forgets the parent's records),
  * attrib_lock across a malloc (opendir), which a fork must not wait for
- * whatever the allocator's fork handlers do.  What they guard is line
+ * whatever the allocator's fork handlers do.  learn_lock goes with
+ * recall_lock: made anew, its states forgotten.  What they guard is line
  * buffers and fault samples the child starts afresh.  The child also
  * forgets the helpers it does not have (the next mapping's wake starts its
  * own), queues again what they had in hand, drops the statistics' queue,

@@ -12,7 +12,9 @@
  * every STORE_NS when something new was seen, when its mapping has left the
  * table, and at exit.  Each store merges this run's touches into a copy of
  * the record loaded at the start (pf_remember_merge), so a run is learned
- * once however often it is stored.
+ * once however often it is stored.  A hook about to unmap or map over a
+ * remembered range samples it first (pf_recall_leaving): touches of the
+ * last second before an munmap are not lost.
  */
 #include "work/recall.h"
 #include "work/done.h"
@@ -70,14 +72,18 @@ struct state {
 };
 
 static pthread_mutex_t recall_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct state *states;            /* guarded by recall_lock */
+static pthread_mutex_t learn_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Changed under both locks, read under either. */
+static struct state *states;
 static int64_t last_sample_ns;
 /* Shared buffers, made once (recall_lock). */
 static union pf_remember_scratch *scratch;
 static struct pf_remember *out;
 static struct pf_remember_extent *seen;
-static uint64_t pm[PM_BATCH];
+static uint64_t pm[PM_BATCH];           /* learn_lock */
 static bool store_failed_said;
+/* The process's sums over every state, past ones included (atomic). */
+static uint64_t total_replayed, total_used, total_unremembered;
 
 /* Written by pf_recall_init only, before any thread of ours. */
 static bool enabled;
@@ -219,8 +225,10 @@ bool pf_recall_begin(uintptr_t start, uint64_t id, size_t len, off_t offset, dev
 	if (s->replay)
 		pf_remember_needy_order(s->rec, s->order);
 	s->last_store_ns = pf_now_ns();
+	pthread_mutex_lock(&learn_lock);
 	s->next = states;
 	states = s;
+	pthread_mutex_unlock(&learn_lock);
 	pthread_mutex_unlock(&recall_lock);
 	return true;
 }
@@ -273,6 +281,7 @@ void pf_recall_replayed(uintptr_t start, uint64_t id, uint64_t bytes, bool done)
 	if (s)
 		s->replayed += bytes;
 	pthread_mutex_unlock(&recall_lock);
+	__atomic_add_fetch(&total_replayed, bytes, __ATOMIC_RELAXED);
 	pf_table_lock();
 	struct pf_mapping *m = pf_table_find_locked(start, id);
 	if (m)
@@ -299,82 +308,133 @@ static bool remembered(const struct state *s, uint64_t lo, uint64_t hi)
 	return false;
 }
 
-/* Reads up to *budget pages of s's pagemap from its cursor; recall_lock
- * held.  False when its entry is gone. */
-static bool sample_locked(struct state *s, int fd, size_t *budget, int64_t now)
+/* Marks granule g of s first seen at ms; learn_lock held. */
+static void mark_locked(struct state *s, size_t g, uint32_t ms, uint64_t *used, uint64_t *unrem)
+{
+	s->first_ms[g] = ms;
+	s->dirty = true;
+	uint64_t lo = (uint64_t)s->offset + ((uint64_t)g << s->gshift);
+	uint64_t hi = lo + ((uint64_t)1 << s->gshift);
+	if (remembered(s, lo, hi))
+		*used += hi - lo;
+	else
+		*unrem += hi - lo;
+}
+
+/* Reads the pagemap of s's unseen granules from *g up to g_hi until budget
+ * pages are read; *g is where it stopped.  Returns the pages read; learn_lock
+ * held. */
+static size_t sample_span_locked(struct state *s, int fd, size_t *g, size_t g_hi, size_t budget,
+				 uint32_t ms, uint64_t *used, uint64_t *unrem)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	const size_t gpages = ((size_t)1 << s->gshift) / page;
+	const size_t npages = (s->len + page - 1) / page;
+	size_t done = 0;
+	while (*g < g_hi && done < budget) {
+		if (s->first_ms[*g] != PF_REMEMBER_NO_TIME) {
+			(*g)++;
+			continue;
+		}
+		/* A batch from this granule's first page, over unseen and seen alike. */
+		size_t p0 = *g * gpages, pend = g_hi * gpages;
+		if (pend > npages)
+			pend = npages;
+		size_t n = pend - p0;
+		if (n > PM_BATCH)
+			n = PM_BATCH;
+		if (n > budget - done)
+			n = budget - done < gpages ? gpages : budget - done;
+		if (n > pend - p0)
+			n = pend - p0;
+		size_t got = pf_pagemap_read(fd, s->start + p0 * page, pm, n);
+		if (!got) {
+			*g = g_hi;
+			break;
+		}
+		done += got;
+		for (size_t k = 0; k < got; k++) {
+			size_t gg = (p0 + k) / gpages;
+			if ((pm[k] & PF_PM_PRESENT) && s->first_ms[gg] == PF_REMEMBER_NO_TIME)
+				mark_locked(s, gg, ms, used, unrem);
+		}
+		*g += got / gpages ? got / gpages : 1;
+	}
+	return done;
+}
+
+/* Credits what sampling found to s and its table entry. */
+static void credit(struct state *s, uint64_t used, uint64_t unrem)
+{
+	s->used += used;
+	s->unremembered += unrem;
+	if (!used && !unrem)
+		return;
+	__atomic_add_fetch(&total_used, used, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&total_unremembered, unrem, __ATOMIC_RELAXED);
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(s->start, s->id);
+	if (m) {
+		m->replay_used += used;
+		m->unremembered += unrem;
+	}
+	pf_table_unlock();
+}
+
+/* Reads up to *budget pages of s's pagemap from its cursor, wrapping
+ * around once; learn_lock held.  False when its entry is gone. */
+static bool sample_locked(struct state *s, int fd, size_t *budget, int64_t now)
+{
 	pf_table_lock();
 	bool alive = pf_table_find_locked(s->start, s->id) != NULL;
 	pf_table_unlock();
 	if (!alive)
 		return false;
-	const size_t gpages = ((size_t)1 << s->gshift) / page;
-	const size_t npages = (s->len + page - 1) / page;
 	uint32_t ms = (uint32_t)((now - s->t0_ns) / 1000000);
 	uint64_t used = 0, unrem = 0;
-	size_t visited = 0;
-	while (*budget && visited < s->ngran) {
-		size_t g = s->cursor;
-		if (s->first_ms[g] != PF_REMEMBER_NO_TIME) {
-			s->cursor = (g + 1) % s->ngran;
-			visited++;
-			continue;
-		}
-		/* A batch from this granule's first page, over unseen and seen alike. */
-		size_t p0 = g * gpages, n = npages - p0;
-		if (n > PM_BATCH)
-			n = PM_BATCH;
-		if (n > *budget)
-			n = *budget < gpages ? gpages : *budget;
-		if (n > npages - p0)
-			n = npages - p0;
-		size_t got = pf_pagemap_read(fd, s->start + p0 * page, pm, n);
-		if (!got)
-			return true;
-		*budget = *budget > got ? *budget - got : 0;
-		for (size_t k = 0; k < got; k++) {
-			size_t gg = (p0 + k) / gpages;
-			if (!(pm[k] & PF_PM_PRESENT) || s->first_ms[gg] != PF_REMEMBER_NO_TIME)
-				continue;
-			s->first_ms[gg] = ms;
-			s->dirty = true;
-			uint64_t lo = (uint64_t)s->offset + ((uint64_t)gg << s->gshift);
-			uint64_t hi = lo + ((uint64_t)1 << s->gshift);
-			uint64_t glen = hi - lo;
-			if (remembered(s, lo, hi))
-				used += glen;
-			else
-				unrem += glen;
-		}
-		size_t gdone = (got + (p0 % gpages)) / gpages;
-		if (!gdone)
-			gdone = 1;
-		s->cursor = (g + gdone) % s->ngran;
-		visited += gdone;
+	size_t from = s->cursor, g = from;
+	*budget -= sample_span_locked(s, fd, &g, s->ngran, *budget, ms, &used, &unrem);
+	if (g >= s->ngran) {
+		g = 0;
+		*budget -= sample_span_locked(s, fd, &g, from, *budget, ms, &used, &unrem);
 	}
-	s->used += used;
-	s->unremembered += unrem;
-	if (used || unrem) {
-		pf_table_lock();
-		struct pf_mapping *m = pf_table_find_locked(s->start, s->id);
-		if (m) {
-			m->replay_used += used;
-			m->unremembered += unrem;
-		}
-		pf_table_unlock();
-	}
+	s->cursor = g % s->ngran;
+	credit(s, used, unrem);
 	return true;
 }
 
-/* Merges this run's touches into a copy of the loaded record and stores
- * it; recall_lock held. */
-static void store_locked(struct state *s, int64_t now)
+void pf_recall_leaving(uintptr_t addr, size_t len)
 {
-	s->dirty = false;
-	s->last_store_ns = now;
+	if (!enabled || !len || __atomic_load_n(&states, __ATOMIC_RELAXED) == NULL)
+		return;
+	int fd = -1;
+	int64_t now = pf_now_ns();
+	pthread_mutex_lock(&learn_lock);
+	for (struct state *s = states; s; s = s->next) {
+		uintptr_t lo = addr > s->start ? addr : s->start;
+		uintptr_t hi = addr + len < s->start + s->len ? addr + len : s->start + s->len;
+		if (lo >= hi)
+			continue;
+		if (fd < 0 && (fd = pf_pagemap_open()) < 0)
+			break;
+		uint64_t used = 0, unrem = 0;
+		size_t g = (lo - s->start) >> s->gshift, g_hi = ((hi - s->start - 1) >> s->gshift) + 1;
+		sample_span_locked(s, fd, &g, g_hi, SIZE_MAX, (uint32_t)((now - s->t0_ns) / 1000000),
+				   &used, &unrem);
+		credit(s, used, unrem);
+	}
+	pthread_mutex_unlock(&learn_lock);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* This run's touches of s as extents in seen[]: their number; learn_lock
+ * held (the granules), and recall_lock (seen). */
+static size_t collect_locked(struct state *s)
+{
 	size_t n = 0;
 	uint64_t mlo = (uint64_t)s->offset, mhi = mlo + s->len, size = s->rec->id.size;
+	s->dirty = false;
 	for (size_t g = 0; g < s->ngran; g++) {
 		uint32_t t = s->first_ms[g];
 		if (t == PF_REMEMBER_NO_TIME)
@@ -402,6 +462,14 @@ static void store_locked(struct state *s, int64_t now)
 		seen[n].weight = 0;
 		n++;
 	}
+	return n;
+}
+
+/* Merges the n extents collected into a copy of the loaded record and
+ * stores it; recall_lock held, not learn_lock (file I/O). */
+static void store_locked(struct state *s, size_t n, int64_t now)
+{
+	s->last_store_ns = now;
 	memcpy(out, s->rec, sizeof *out);
 	pf_remember_merge(out, seen, n, scratch);
 	const char *why = pf_remember_store(&cd, out, scratch, PF_REMEMBER_DIR_RECORDS,
@@ -452,15 +520,19 @@ static void round_locked(int64_t now, bool all)
 	size_t budget = all ? SIZE_MAX : SAMPLE_PAGES;
 	for (struct state **pp = &states; *pp;) {
 		struct state *s = *pp;
+		pthread_mutex_lock(&learn_lock);
 		bool alive = fd >= 0 && sample_locked(s, fd, &budget, now);
-		if (!alive || all || (s->dirty && now - s->last_store_ns >= STORE_NS)) {
-			if (s->dirty)
-				store_locked(s, now);
-		}
+		bool due = !alive || all || now - s->last_store_ns >= STORE_NS;
+		size_t n = due && s->dirty ? collect_locked(s) : SIZE_MAX;
+		bool drop = !alive && !all;
+		if (drop)
+			*pp = s->next;
+		pthread_mutex_unlock(&learn_lock);
+		if (n != SIZE_MAX)
+			store_locked(s, n, now);
 		if (!alive || all)
 			queue_done_locked(s);
-		if (!alive && !all) {
-			*pp = s->next;
+		if (drop) {
 			free_state(s);
 			continue;
 		}
@@ -501,11 +573,20 @@ void pf_recall_fini(void)
 	pthread_mutex_unlock(&recall_lock);
 }
 
+void pf_recall_totals(uint64_t *replayed, uint64_t *used, uint64_t *unremembered)
+{
+	*replayed = __atomic_load_n(&total_replayed, __ATOMIC_RELAXED);
+	*used = __atomic_load_n(&total_used, __ATOMIC_RELAXED);
+	*unremembered = __atomic_load_n(&total_unremembered, __ATOMIC_RELAXED);
+}
+
 void pf_recall_postfork_child(void)
 {
 	pthread_mutex_init(&recall_lock, NULL);
+	pthread_mutex_init(&learn_lock, NULL);
 	states = NULL;
 	last_sample_ns = 0;
+	total_replayed = total_used = total_unremembered = 0;
 	/* The child learns nothing of the parent's mappings: served as usual. */
 	pf_table_lock();
 	for (struct pf_mapping *m = pf_table_head_locked(); m; m = m->hh.next)

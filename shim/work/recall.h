@@ -13,12 +13,16 @@
  * unremembered) are kept in the table's entry and in the state, which
  * queues the mapping's done record once its mapping is gone or at exit.
  *
- * Lock rule: recall_lock guards the list of states and the shared buffers;
- * it is held across pagemap reads and a record's load or store (bounded
- * file I/O in the cache directory), never in a hook.  table_lock is taken
- * under it (an entry's counts, pf_alloc).  Before a fork it is not taken,
- * only made anew in the child, which forgets the parent's states (their
- * memory is left; the child learns nothing of the parent's mappings).
+ * Lock rule: recall_lock guards the states and the shared buffers; it is
+ * held across a record's load or store (bounded file I/O in the cache
+ * directory), never in a hook.  learn_lock, under it, guards what sampling
+ * writes (the granules' first touches, the pagemap buffer) and is held only
+ * across /proc/self/pagemap reads, so a hook may take it (pf_recall_leaving);
+ * the list of states changes under both and is read under either.
+ * table_lock is taken under both (an entry's counts, pf_alloc).  Before a
+ * fork neither is taken, both are made anew in the child, which forgets the
+ * parent's states (their memory is left; the child learns nothing of the
+ * parent's mappings).
  */
 #ifndef PF_RECALL_H
 #define PF_RECALL_H
@@ -51,11 +55,20 @@ void pf_recall_replayed(uintptr_t start, uint64_t id, uint64_t bytes, bool done)
 struct pf_done;
 bool pf_recall_defer_done(const struct pf_done *d, const char *result);
 
+/* A hook, before [addr, addr + len) is unmapped or mapped over: samples
+ * the remembered mappings' pages there, so their last touches are learned.
+ * Takes learn_lock; no other lock held. */
+void pf_recall_leaving(uintptr_t addr, size_t len);
+
 /* A helper's turn: samples and stores what is due.  True while remembered
  * mappings live (the helper stays).  With idle, first sleeps a little. */
 bool pf_recall_tick(bool idle);
 /* The destructor: a last sample and store of each state. */
 void pf_recall_fini(void);
+
+/* The process's sums of the done records' replayed, replay_used and
+ * unremembered, mappings still served included (the proc record). */
+void pf_recall_totals(uint64_t *replayed, uint64_t *used, uint64_t *unremembered);
 
 /* fork (init.c), after pf_table_postfork_child: recall_lock made anew,
  * the states forgotten, the table's entries no longer remembered.  Not

@@ -13,6 +13,7 @@
  * thread of ours exists, read without a lock.
  */
 #include "work/stats.h"
+#include "work/recall.h"
 #include "core/account.h"
 #include "core/budget.h"
 #include "core/events.h"
@@ -219,6 +220,13 @@ void pf_stats_write_proc(void)
 			      host.stdio_state ? host.stdio_state() : "glibc");
 	if (n < size)
 		n += pf_iolimit_json(line + n, size - n);
+	if (pf_recall_enabled() && n < size) {
+		uint64_t r, u, x;
+		pf_recall_totals(&r, &u, &x);
+		n += (size_t)snprintf(line + n, size - n,
+				      ",\"replayed\":%" PRIu64 ",\"replay_used\":%" PRIu64
+				      ",\"unremembered\":%" PRIu64, r, u, x);
+	}
 	if (host.mappings_json && n < size)
 		n += host.mappings_json(line + n, size - n);
 	uint64_t lost = pf_events_dropped();
