@@ -1,6 +1,6 @@
 # tools/tools.mk - the benchmark programs and the `bench` and `demo` targets.
 #
-#   make bench-tools          build/tools/bench-{random,seq,anon,direct,evict,many,startup}
+#   make bench-tools          build/tools/bench-{random,seq,anon,direct,evict,many,startup,workset}
 #   make bench                tools/bench/run $(BENCH_ARGS)   (e.g. BENCH_ARGS=--throttle)
 #   make bench-compare        tools/bench/compare $(BENCH_COMPARE_ARGS)  (issue 6: the alternatives)
 #   make demo                 tools/demo $(DEMO_ARGS)
@@ -11,7 +11,7 @@
 TOOLS_OUT     := $(BUILD)/tools
 TOOLS_CFLAGS   = $(CPPFLAGS) $(CFLAGS) $(WARN) -O2 -std=gnu11 -D_GNU_SOURCE
 TOOLS_COMMON  := tools/bench/common.c tools/bench/common.h
-TOOLS_BENCH   := $(addprefix $(TOOLS_OUT)/bench-,random seq anon direct evict many startup)
+TOOLS_BENCH   := $(addprefix $(TOOLS_OUT)/bench-,random seq anon direct evict many startup workset)
 BENCH_ARGS    ?=
 DEMO_ARGS     ?=
 
