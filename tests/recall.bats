@@ -8,8 +8,10 @@
 # remembered, far under the file) a second run finds them resident before
 # it touches anything, and a part between them not: the replay brought
 # them first.  A file whose mtime changed gets no replay; without
-# PREFAULT_REMEMBER nothing is written.  Behaviour only, never timing: the
-# program waits 5 s before it looks (5 MiB at 1 MB/s).
+# PREFAULT_REMEMBER nothing is written.  Behaviour only, never timing: a
+# replaying run polls (deadline 60 s) until the extents are in, or, where
+# none may come, until the helper's read ahead from the file's start (after
+# any replay, within the budget) is in, and only then looks.
 
 load test_helper
 
@@ -39,20 +41,45 @@ for line in open(sys.argv[1]):
 EOF2
 }
 
-# run_recall FILE WAIT_MS [ENV...]: the program on FILE with the library.
-run_recall() {
-	local file=$1 wait=$2
-	shift 2
-	rm -f "$STATS"
-	run --separate-stderr env PREFAULT_STATS="$STATS" PREFAULT_LOG=stderr "$@" \
-		LD_PRELOAD="$LIB" "$PROGS/recall" "$file" "$wait" "${EXTENTS[@]}" far "$FAR"
-	show
-	[ "$status" -eq 0 ]
+# Polls give up after this long (ms): a very slow disk still makes it.
+DEADLINE_MS=60000
+
+# record_of FILE: the path its record has in $REC.
+record_of() {
+	echo "$REC/$("$PROGS/remember_store" name "$1")"
 }
 
-# learn FILE: a first run, cold, that leaves the record.
+# run_recall FILE WAIT [ENV...]: the program on FILE with the library, one
+# helper thread.  WAIT, words joined by commas: ms, a fixed wait (a run that
+# asserts nothing of what came in before it touched); "ext": until every
+# extent is in; "start": until the helper's read ahead reached the file's
+# first MiB, past where a replay comes; "stored": after its reads, until the
+# record was stored since it started (the helper is done with the mapping:
+# its done record, with the figures asserted, comes at exit).
+run_recall() {
+	local file=$1 w ms=$DEADLINE_MS
+	local -a more=()
+	for w in ${2//,/ }; do
+		case $w in
+		ext) more+=(until ext) ;;
+		start) more+=(until 0:1) ;;
+		stored) more+=(stored "$(record_of "$file")") ;;
+		*) ms=$w ;;
+		esac
+	done
+	shift 2
+	rm -f "$STATS"
+	run --separate-stderr env PREFAULT_STATS="$STATS" PREFAULT_LOG=stderr PREFAULT_THREADS=1 "$@" \
+		LD_PRELOAD="$LIB" "$PROGS/recall" "$file" "$ms" "${EXTENTS[@]}" far "$FAR" "${more[@]}"
+	show
+	[ "$status" -eq 0 ]
+	[[ " ${more[*]} " != *" until "* ]] || [ "$(field until)" = met ] || fail "waited $ms ms for the condition"
+	[[ " ${more[*]} " != *" stored "* ]] || [ "$(field stored)" = met ] || fail "no record stored"
+}
+
+# learn FILE [WAIT]: a first run, cold, that leaves the record.
 learn() {
-	run_recall "$1" 300 PREFAULT_REMEMBER="$REC"
+	run_recall "$1" "${2:-300}" PREFAULT_REMEMBER="$REC"
 	records=("$REC"/pf-*.rec)
 	[ -f "${records[0]}" ] || fail "no record in $REC"
 }
@@ -60,7 +87,7 @@ learn() {
 @test "learn: a run leaves a record of the file, mode 0600, with its extents" {
 	local file
 	file="$(fresh_file recall.dat 64M)"
-	learn "$file"
+	learn "$file" 300,stored
 	[ "${#records[@]}" -eq 1 ]
 	[ "$(stat -c %a "${records[0]}")" = 600 ]
 	# A header, the path and at least one extent (24 bytes each).
@@ -81,7 +108,7 @@ learn() {
 	file="$(fresh_file recall.dat 64M)"
 	learn "$file"
 	"$PROGS/evict" "$file"
-	run_recall "$file" 5000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	run_recall "$file" ext,stored PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
 	local i r
 	# All of each, but for a few pages now and then (3 or 4 of 512 were
 	# seen missing in about one run of eight, cause not known yet).
@@ -108,7 +135,7 @@ learn() {
 	learn "$file"
 	touch -d '2020-01-01 00:00:00' "$file"
 	"$PROGS/evict" "$file"
-	run_recall "$file" 5000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	run_recall "$file" start,stored PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
 	local i r
 	for i in 0 1 2; do
 		r=$(field "ext$i")
@@ -144,12 +171,12 @@ learn() {
 	rec="${records[0]}"
 	head -c 200 /dev/urandom >"$rec"
 	"$PROGS/evict" "$file"
-	run_recall "$file" 300 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	run_recall "$file" start,stored PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
 	[ "$(grep -c 'learning a fresh one' <<<"$stderr")" -eq 1 ]
 	[ "$(done_field replayed)" = 0 ]
 	# The fresh record replays next time.
 	"$PROGS/evict" "$file"
-	run_recall "$file" 5000 PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
+	run_recall "$file" ext,stored PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
 	[ -z "$stderr" ]
 	local r
 	r=$(done_field replayed)
