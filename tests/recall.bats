@@ -24,9 +24,17 @@ setup_file() {
 
 setup() {
 	prefault_setup
+	SYSLIB=
+	SUIDDIR=
 	REC="$BATS_TEST_TMPDIR/records"
 	mkdir -m 700 "$REC"
 	STATS="$BATS_TEST_TMPDIR/stats.jsonl"
+}
+
+# The setuid test's copies: the library in a system directory, the program.
+teardown() {
+	[ -z "$SYSLIB" ] || rm -f "$SYSLIB"
+	[ -z "$SUIDDIR" ] || rm -rf "$SUIDDIR"
 }
 
 # done_field NAME: NAME of the file's done record in $STATS (empty when absent).
@@ -181,4 +189,117 @@ learn() {
 	local r
 	r=$(done_field replayed)
 	((r >= 4 * MiB)) || fail "replayed $r"
+}
+
+# covers SET: every OFF:LEN (MiB) of SET lies inside the extents of the
+# record dump on stdin (remember_store load); "subset" as SET checks
+# instead that every extent lies inside the OFF:LEN of the arguments.
+covers() {
+	python3 -c '
+import sys
+mode, parts = sys.argv[1], [tuple(int(x) << 20 for x in a.split(":")) for a in sys.argv[2:]]
+ext = [(int(f[1]), int(f[2])) for f in (l.split() for l in sys.stdin) if f and f[0] == "ext"]
+def inside(o, n, within):
+    return any(a <= o and o + n <= a + m for a, m in within)
+if mode == "all":
+    sys.exit(0 if all(inside(o, n, ext) for o, n in parts) else 1)
+sys.exit(0 if all(inside(o, n, parts) for o, n in ext) else 1)' "$@"
+}
+
+@test "two processes on one file at once: the record stays whole and holds the last writer's extents; no temporary file is left" {
+	# Each store writes the record its process loaded at the start merged
+	# with that process's own touches, renamed into place: the record is
+	# then one writer's, all of its extents; the other's of that round
+	# may be lost (last writer wins), never half of each.
+	local file round p rec dump
+	local -a a=(8:1 16:2 24:1) b=(32:2 48:1) pids
+	file="$(fresh_file recall.dat 64M)"
+	rec="$(record_of "$file")"
+	for round in 1 2 3 4; do
+		"$PROGS/evict" "$file"
+		rm -f "$BATS_TEST_TMPDIR"/[ab].* "$BATS_TEST_TMPDIR/go"
+		pids=()
+		for p in a b; do
+			local -n ext=$p
+			env PREFAULT_STATS="$BATS_TEST_TMPDIR/$p.jsonl" PREFAULT_LOG=stderr PREFAULT_REMEMBER="$REC" \
+				LD_PRELOAD="$LIB" "$PROGS/recall" "$file" "$DEADLINE_MS" "${ext[@]}" go "$BATS_TEST_TMPDIR/go" \
+				>"$BATS_TEST_TMPDIR/$p.out" 2>"$BATS_TEST_TMPDIR/$p.err" &
+			pids+=($!)
+			unset -n ext
+		done
+		# Both have loaded the record (a helper reads the mapping after
+		# that: a progress record) before either touches anything.
+		local deadline=$((SECONDS + DEADLINE_MS / 1000))
+		until grep -q '"ev":"progress"' "$BATS_TEST_TMPDIR/a.jsonl" 2>/dev/null &&
+			grep -q '"ev":"progress"' "$BATS_TEST_TMPDIR/b.jsonl" 2>/dev/null; do
+			((SECONDS < deadline)) || fail "round $round: no progress record in both"
+			sleep 0.05
+		done
+		touch "$BATS_TEST_TMPDIR/go"
+		for p in 0 1; do
+			wait "${pids[$p]}" || fail "round $round: process $p failed"
+		done
+		for p in a b; do
+			cat "$BATS_TEST_TMPDIR/$p.out" "$BATS_TEST_TMPDIR/$p.err"
+			grep -qx 'until=met' "$BATS_TEST_TMPDIR/$p.out"
+			# No load refused (a torn record), no store failed.
+			[ ! -s "$BATS_TEST_TMPDIR/$p.err" ] || fail "round $round: $p said something"
+		done
+		run "$PROGS/remember_store" load "$REC" "$file"
+		show
+		[ "$status" -eq 0 ] || fail "round $round: the record does not load"
+		dump=$output
+		covers all "${a[@]}" <<<"$dump" || covers all "${b[@]}" <<<"$dump" ||
+			fail "round $round: neither process's extents whole in the record"
+		covers subset "${a[@]}" "${b[@]}" <<<"$dump" || fail "round $round: an extent neither touched"
+		# One record, no temporary file beside it.
+		[ "$(ls -A "$REC")" = "$(basename "$rec")" ] || fail "round $round: $(ls -A "$REC")"
+	done
+}
+
+@test "a setuid program never reads or writes a record, and says why" {
+	# ld.so drops LD_PRELOAD for a secure-execution (AT_SECURE) program
+	# but for a bare name found in a system directory, set-user-ID: so the
+	# library is copied there, mode 4755, and a setuid-root copy of the
+	# program runs as nobody (real uid nobody, effective root, AT_SECURE).
+	local file rec before libdir out
+	file="$(fresh_file recall.dat 64M)"
+	learn "$file"
+	rec="${records[0]}"
+	before="$(stat -c '%Y.%y %s' "$rec") $(md5sum <"$rec")"
+	"$PROGS/evict" "$file"
+	libdir="$(dirname "$(readlink -f "$(ldd /bin/true | awk '$1 ~ /^libc\.so/ { print $3 }')")")"
+	SYSLIB="$libdir/libprefault-bats-$$.so"
+	install -m 4755 "$LIB" "$SYSLIB"
+	SUIDDIR="$(mktemp -d /tmp/recall-suid.XXXXXX)"
+	chmod 755 "$SUIDDIR"
+	install -m 4755 "$PROGS/recall" "$SUIDDIR/recall"
+	chmod 755 "$BATS_TEST_TMPDIR"
+	out="$BATS_TEST_TMPDIR/suid.out"
+	# As in run_recall: until the helper's read ahead reached the file's
+	# start, past where a replay comes, within the budget.
+	rm -f "$STATS"
+	run --separate-stderr env PREFAULT_STATS="$STATS" PREFAULT_LOG=stderr PREFAULT_THREADS=1 \
+		PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M LD_PRELOAD="$(basename "$SYSLIB")" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$SUIDDIR/recall" "$file" "$DEADLINE_MS" "${EXTENTS[@]}" far "$FAR" until 0:1
+	show
+	[ "$status" -eq 0 ]
+	[ "$(field until)" = met ]
+	# The library ran in it (its line, its report), and said why.
+	[ "$stderr" = "prefault: PREFAULT_REMEMBER: a secure-execution program: nothing remembered" ]
+	# (setpriv, which execs it, has the library too: its own start record.)
+	[ "$(stats_eval "$STATS" '[r["active"] for r in R if r["ev"] == "start" and r["exe"] == "'"$SUIDDIR/recall"'"]')" = "[True]" ]
+	[ "$(stats_eval "$STATS" '[r["path"] for r in R if r["ev"] == "map"]')" = "['$file']" ]
+	# Not read: nothing of the record came in, and no done record says
+	# replayed.
+	local i r
+	for i in 0 1 2; do
+		r=$(field "ext$i")
+		[ "$(num "$r")" -eq 0 ] || fail "extent $i: $r resident"
+	done
+	! grep -q '"replayed"' "$STATS"
+	# Not written: the record as it was, and nothing beside it.
+	[ "$(stat -c '%Y.%y %s' "$rec") $(md5sum <"$rec")" = "$before" ]
+	[ "$(ls -A "$REC")" = "$(basename "$rec")" ]
 }
