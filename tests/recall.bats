@@ -8,10 +8,14 @@
 # remembered, far under the file) a second run finds them resident before
 # it touches anything, and a part between them not: the replay brought
 # them first.  A file whose mtime changed gets no replay; without
-# PREFAULT_REMEMBER nothing is written.  Behaviour only, never timing: a
+# PREFAULT_REMEMBER nothing is written.  Two processes on the file at once
+# leave a whole record, one writer's; a setuid program (AT_SECURE, run for
+# real) neither reads nor writes one.  Behaviour only, never timing: a
 # replaying run polls (deadline 60 s) until the extents are in, or, where
 # none may come, until the helper's read ahead from the file's start (after
-# any replay, within the budget) is in, and only then looks.
+# any replay, within the budget) is in, and only then looks; a run whose
+# done record is asserted waits for a sign that the helper has finished
+# (run_recall).
 
 load test_helper
 
@@ -63,7 +67,9 @@ record_of() {
 # extent is in; "start": until the helper's read ahead reached the file's
 # first MiB, past where a replay comes; "stored": after its reads, until the
 # record was stored since it started (the helper is done with the mapping:
-# its done record, with the figures asserted, comes at exit).
+# its done record, with the figures asserted, comes at exit); "done": after
+# its reads, until the report holds a done record (a mapping not
+# remembered: the helper writes it when it has finished).
 run_recall() {
 	local file=$1 w ms=$DEADLINE_MS
 	local -a more=()
@@ -72,6 +78,7 @@ run_recall() {
 		ext) more+=(until ext) ;;
 		start) more+=(until 0:1) ;;
 		stored) more+=(stored "$(record_of "$file")") ;;
+		done) more+=(done "$STATS") ;;
 		*) ms=$w ;;
 		esac
 	done
@@ -83,6 +90,7 @@ run_recall() {
 	[ "$status" -eq 0 ]
 	[[ " ${more[*]} " != *" until "* ]] || [ "$(field until)" = met ] || fail "waited $ms ms for the condition"
 	[[ " ${more[*]} " != *" stored "* ]] || [ "$(field stored)" = met ] || fail "no record stored"
+	[[ " ${more[*]} " != *" done "* ]] || [ "$(field done)" = met ] || fail "no done record"
 }
 
 # learn FILE [WAIT]: a first run, cold, that leaves the record.
@@ -156,7 +164,7 @@ learn() {
 @test "without PREFAULT_REMEMBER: no record, and the done record as before" {
 	local file
 	file="$(fresh_file recall.dat 64M)"
-	run_recall "$file" 300
+	run_recall "$file" 300,done
 	[ -z "$(ls -A "$REC")" ]
 	grep -q '"ev":"done"' "$STATS"
 	! grep -q '"replayed"' "$STATS"
@@ -166,8 +174,9 @@ learn() {
 	local file
 	file="$(fresh_file recall.dat 64M)"
 	chmod 777 "$REC"
-	run_recall "$file" 300 PREFAULT_REMEMBER="$REC"
+	run_recall "$file" 300,done PREFAULT_REMEMBER="$REC"
 	[ -z "$(ls -A "$REC")" ]
+	grep -q '"ev":"done"' "$STATS"
 	[ "$(grep -c 'PREFAULT_REMEMBER' <<<"$stderr")" -eq 1 ]
 	! grep -q '"replayed"' "$STATS"
 }

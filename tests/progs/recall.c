@@ -1,6 +1,6 @@
 /*
  * recall PATH WAIT_MS OFF:LEN... [far OFF:LEN] [until ext|OFF:LEN] [go FILE]
- *        [stored RECORD]
+ *        [stored RECORD] [done STATS]
  * - maps PATH whole (read-write open, so that mincore tells the page
  * cache), waits, prints extN=RESIDENT/PAGES for each extent (offsets and
  * lengths in MiB) and far=RESIDENT/PAGES for the part after "far", then
@@ -15,7 +15,10 @@
  * TL_DEADLINE_S: the helper's whole job, then the 10 s store cadence) until the file RECORD was written since the program started and
  * prints stored=met or stored=timeout: with one helper thread, the library
  * stores a record only between two mappings' jobs, so the helper has then
- * finished with this one and its done record comes at exit.
+ * finished with this one and its done record comes at exit.  With "done"
+ * (a mapping not remembered: its done record is written when the helper has
+ * finished), it polls the same way until the file STATS holds a done
+ * record and prints done=met or done=timeout.
  */
 #include "testlib.h"
 
@@ -50,6 +53,19 @@ static void parse(const char *s, size_t *off, size_t *len)
 	*len = b << 20;
 }
 
+/* True when the file path holds the string s. */
+static bool holds(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof line, f))
+		found = strstr(line, s) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* True when at least 98% of [off, off + len) is in the page cache. */
 static bool mostly(const unsigned char *base, size_t off, size_t len, size_t page)
 {
@@ -62,7 +78,7 @@ int main(int argc, char **argv)
 	size_t page = tl_page(), off[MAX_EXT], len[MAX_EXT], far_off = 0, far_len = 0, n = 0;
 	size_t until_off = 0, until_len = 0;
 	bool until_ext = false;
-	const char *go = NULL, *stored = NULL;
+	const char *go = NULL, *stored = NULL, *done = NULL;
 	struct timespec started;
 	clock_gettime(CLOCK_REALTIME, &started);
 	if (argc < 4) {
@@ -87,6 +103,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "stored") && i + 1 < argc) {
 			stored = argv[++i];
+			continue;
+		}
+		if (!strcmp(argv[i], "done") && i + 1 < argc) {
+			done = argv[++i];
 			continue;
 		}
 		if (n == MAX_EXT)
@@ -147,6 +167,16 @@ int main(int argc, char **argv)
 				tl_sleep_ms(10);
 		}
 		printf("stored=%s\n", met ? "met" : "timeout");
+	}
+	if (done) {
+		double deadline = tl_now() + 2 * TL_DEADLINE_S;
+		bool met = false;
+		while (!met && tl_now() < deadline) {
+			met = holds(done, "\"ev\":\"done\"");
+			if (!met)
+				tl_sleep_ms(10);
+		}
+		printf("done=%s\n", met ? "met" : "timeout");
 	}
 	return 0;
 }
