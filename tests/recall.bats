@@ -271,7 +271,7 @@ sys.exit(0 if all(inside(o, n, parts) for o, n in ext) else 1)' "$@"
 	# but for a bare name found in a system directory, set-user-ID: so the
 	# library is copied there, mode 4755, and a setuid-root copy of the
 	# program runs as nobody (real uid nobody, effective root, AT_SECURE).
-	local file rec before libdir out
+	local file rec before libdir
 	file="$(fresh_file recall.dat 64M)"
 	learn "$file"
 	rec="${records[0]}"
@@ -283,8 +283,6 @@ sys.exit(0 if all(inside(o, n, parts) for o, n in ext) else 1)' "$@"
 	SUIDDIR="$(mktemp -d /tmp/recall-suid.XXXXXX)"
 	chmod 755 "$SUIDDIR"
 	install -m 4755 "$PROGS/recall" "$SUIDDIR/recall"
-	chmod 755 "$BATS_TEST_TMPDIR"
-	out="$BATS_TEST_TMPDIR/suid.out"
 	# As in run_recall: until the helper's read ahead reached the file's
 	# start, past where a replay comes, within the budget.
 	rm -f "$STATS"
