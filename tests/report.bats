@@ -6,7 +6,8 @@
 # traceback: missing, unreadable, empty, binary, truncated and corrupt
 # files, a directory, a FIFO, a non-UTF-8 name, over-long lines, records of a
 # later version or with fields missing, an unwritable chart path, too many
-# files, bad options.
+# files, bad options; working-set memory's figures (replayed, hits,
+# unremembered) from a real learning and replaying run and by hand.
 
 load test_helper
 
@@ -57,6 +58,13 @@ random_run() {
 	[ "$status" -eq 0 ]
 	[[ $output == *" cached_at_start=0 "* ]]
 	stats_check "$stats"
+}
+
+# done_result FILE: the result of FILE's first done record, "?" (as the
+# comparison shows it) when there is none: a helper that had not finished
+# when the program ended writes none.
+done_result() {
+	stats_eval "$1" '([r["result"] for r in R if r["ev"] == "done"] + ["?"])[0]'
 }
 
 # one_error STATUS: the last run exited STATUS and said one line on stderr,
@@ -173,8 +181,9 @@ small_report() {
 		[ "$(awk '{ print $6 }' <<<"$line")" = "$(python3 -c 'import sys; print("%.2fx" % (int(sys.argv[2]) / int(sys.argv[1])))' "$fb" "$fa")" ]
 	fi
 	[[ $output == *"mapping $f (256 MiB)"* ]]
-	# The mapping's rows: before's prefetch was off, after's is complete.
-	[[ $output == *"  prefetch "*" off "*" complete"* ]]
+	# The mapping's rows: before's prefetch was off, after's what its done
+	# record says (complete; unmapped when the program ended first).
+	[[ $output == *"  prefetch "*" off "*" $(done_result "$after")"* ]]
 	[[ $output == *"  brought in "*" 0 B "* ]]
 	[[ ${lines[0]} == *"prefetch off"* && ${lines[1]} == *"prefetch on"* ]]
 	[[ $output == *"resident (last sample)"* && $output == *"first fault after mapping"* ]]
@@ -196,6 +205,128 @@ small_report() {
 	[[ ${lines[0]} == *"prefetch inert"* ]]
 	[[ $output == *"before: no proc record (prefault was inert"* ]]
 	[[ $output == *"program major faults"*"not tracked"* ]]
+}
+
+# human BYTES...: each as the report prints a size (its own human()).
+human() {
+	python3 - "$REPORT" "$@" <<'EOF2'
+import importlib.machinery, sys
+r = importlib.machinery.SourceFileLoader("report", sys.argv[1]).load_module()
+for a in sys.argv[2:]:
+    print(r.human(int(a)))
+EOF2
+}
+
+# recall_run NAME WAIT [ENV...]: tests/progs/recall (see tests/recall.bats)
+# on $rfile under PREFAULT_REMEMBER=$rdir, one helper, its report in
+# $BATS_TEST_TMPDIR/NAME.jsonl; waits for the record's store before it
+# exits, so that the done record carries the figures; sets $stats.
+recall_run() {
+	local name=$1 wait=$2
+	shift 2
+	stats="$BATS_TEST_TMPDIR/$name.jsonl"
+	run --separate-stderr env "$@" PREFAULT_STATS="$stats" PREFAULT_REMEMBER="$rdir" PREFAULT_THREADS=1 \
+		LD_PRELOAD="$LIB" "$PROGS/recall" "$rfile" 60000 24:1 36:2 52:2 far 44:2 "$wait" ext \
+		stored "$rdir/$("$PROGS/remember_store" name "$rfile")"
+	show
+	[ "$status" -eq 0 ]
+	[ "$(field stored)" = met ]
+	stats_check "$stats"
+}
+
+@test "working-set memory: replayed, hits and unremembered per mapping and summed, in the summary, the comparison and at exit" {
+	local rdir="$BATS_TEST_TMPDIR/records" rfile learn replay want line
+	mkdir -m 700 "$rdir"
+	rfile="$(data_dir)/report-recall.dat"
+	rm -f "$rfile"
+	rfile="$(big_file report-recall.dat 64M)"
+	# A first run learns the three extents (5 MiB), a second replays them.
+	recall_run learn until
+	learn=$stats
+	"$PROGS/evict" "$rfile"
+	recall_run replay until PREFAULT_BUDGET=8M
+	replay=$stats
+	# What the done record says, as the report prints it.
+	want="$(human $(stats_eval "$replay" '" ".join(str(d[k]) for d in R if d["ev"] == "done" for k in ("replayed", "replay_used", "unremembered"))'))"
+	echo "want: $want"
+	[ "$(stats_eval "$replay" '[d["replayed"] > 0 and d["replay_used"] > 0 for d in R if d["ev"] == "done"]')" = "[True]" ]
+	local rep hit unrem
+	{ read -r rep; read -r hit; read -r unrem; } <<<"$want"
+	run --separate-stderr "$REPORT" "$replay"
+	show
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ $output == *"  mapping "*"already  replayed  "*"hits  unremembered  "*"took"* ]]
+	line="$(grep -F "$rfile" <<<"$output")"
+	# The cells after size, brought in and already.
+	[ "$(awk '{ print $8 " " $9, $10 " " $11, $12 " " $13 }' <<<"$line")" = "$rep $hit $unrem" ]
+	[[ $output == *"  working-set memory: 1 mapping(s) remembered: replayed $rep, hits $hit (touched in remembered extents), unremembered $unrem (touched, not in the record)"* ]]
+	# --at-exit's summary lists the mappings: the same figures.
+	run --separate-stderr "$REPORT" --at-exit "$(stats_eval "$replay" 'R[0]["pid"]')" "$replay"
+	show
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"  working-set memory: 1 mapping(s) remembered: replayed $rep, hits $hit"* ]]
+	[ "$(grep -F "$rfile" <<<"$stderr" | awk '{ print $8 " " $9, $10 " " $11 }')" = "$rep $hit" ]
+	# Side by side: the learning run replayed nothing; its hits are 0 and
+	# what it touched is all unremembered.
+	local lunrem
+	lunrem="$(human "$(stats_eval "$learn" '[d["unremembered"] for d in R if d["ev"] == "done"][0]')")"
+	[ "$(stats_eval "$learn" '[(d["replayed"], d["replay_used"]) for d in R if d["ev"] == "done"]')" = "[(0, 0)]" ]
+	run --separate-stderr "$REPORT" "$learn" "$replay"
+	show
+	[ "$status" -eq 0 ]
+	for k in "replayed:0 B:$rep" "replay hits:0 B:$hit" "unremembered:$lunrem:$unrem"; do
+		IFS=: read -r label b a <<<"$k"
+		# Once for the process, once for the mapping.
+		[ "$(grep -c -E "^  $label +$b +$a *\$" <<<"$output")" -eq 2 ] || fail "no row '$label $b $a' twice"
+	done
+	# Without PREFAULT_REMEMBER: nothing of it printed.
+	run --separate-stderr env PREFAULT_STATS="$BATS_TEST_TMPDIR/off.jsonl" LD_PRELOAD="$LIB" "$PROGS/recall" "$rfile" 300 24:1
+	[ "$status" -eq 0 ]
+	run --separate-stderr "$REPORT" "$BATS_TEST_TMPDIR/off.jsonl"
+	show
+	[ "$status" -eq 0 ]
+	[[ $output == *"$rfile"* ]]
+	[[ $output != *replay* && $output != *unremembered* && $output != *working-set* ]]
+	run --separate-stderr "$REPORT" "$BATS_TEST_TMPDIR/off.jsonl" "$BATS_TEST_TMPDIR/off.jsonl"
+	show
+	[ "$status" -eq 0 ]
+	[[ $output == *"mapping $rfile"* ]]
+	[[ $output != *replay* && $output != *unremembered* ]]
+}
+
+@test "working-set memory by hand: the cells, the sums over the mappings that carry them, a dash for one that does not" {
+	local f="$BATS_TEST_TMPDIR/recall.jsonl"
+	records "$f" \
+		'{"v":2,"ev":"start","t":1000.0,"pid":200,"active":true,"budget":8388608,"window":16777216,"threads":1,"populate_read":true}' \
+		'{"v":2,"ev":"map","t":1000.1,"pid":200,"id":1,"addr":"0x7f0000000000","len":67108864,"offset":0,"path":"/srv/a.db","source":"hook"}' \
+		'{"v":2,"ev":"map","t":1000.1,"pid":200,"id":2,"addr":"0x7f1000000000","len":16777216,"offset":0,"path":"/srv/b.db","source":"hook"}' \
+		'{"v":2,"ev":"map","t":1000.1,"pid":200,"id":3,"addr":"0x7f2000000000","len":16777216,"offset":0,"path":"/srv/c.db","source":"hook"}' \
+		'{"v":2,"ev":"done","t":1003.0,"pid":200,"id":1,"path":"/srv/a.db","len":67108864,"bytes_in":8388608,"resident_before":0,"ms":900.0,"result":"budget","errors":0,"last_error":"","replayed":5242880,"replay_used":6291456,"unremembered":131072}' \
+		'{"v":2,"ev":"done","t":1003.0,"pid":200,"id":2,"path":"/srv/b.db","len":16777216,"bytes_in":1048576,"resident_before":0,"ms":100.0,"result":"complete","errors":0,"last_error":"","replayed":1048576,"replay_used":2097152,"unremembered":65536}' \
+		'{"v":2,"ev":"done","t":1003.0,"pid":200,"id":3,"path":"/srv/c.db","len":16777216,"bytes_in":0,"resident_before":0,"ms":100.0,"result":"complete","errors":0,"last_error":""}'
+	run --separate-stderr "$REPORT" "$f"
+	show
+	[ "$status" -eq 0 ]
+	[[ $output == *"  /srv/a.db  64.0 MiB     8.0 MiB      0 B   5.0 MiB  6.0 MiB       128 KiB  900 ms    budget "* ]]
+	[[ $output == *"  /srv/b.db  16.0 MiB     1.0 MiB      0 B   1.0 MiB  2.0 MiB      64.0 KiB  100 ms  complete "* ]]
+	[[ $output == *"  /srv/c.db  16.0 MiB         0 B      0 B         -        -             -  100 ms  complete "* ]]
+	[[ $output == *"  working-set memory: 2 mapping(s) remembered: replayed 6.0 MiB, hits 8.0 MiB (touched in remembered extents), unremembered 192 KiB (touched, not in the record)"* ]]
+	# Compared with a run that did not remember: a dash for it.
+	small_report "$BATS_TEST_TMPDIR/plain.jsonl" 200
+	run --separate-stderr "$REPORT" "$BATS_TEST_TMPDIR/plain.jsonl" "$f"
+	show
+	[ "$status" -eq 0 ]
+	grep -q -E '^  replayed +- +6\.0 MiB *$' <<<"$output"
+	grep -q -E '^  replay hits +- +8\.0 MiB *$' <<<"$output"
+	grep -q -E '^  unremembered +- +192 KiB *$' <<<"$output"
+	[[ $output == *"mapping /srv/a.db (64.0 MiB)"*"  replayed "*" not tracked  5.0 MiB"* ]]
+	# Neither remembered: no row of it.
+	run --separate-stderr "$REPORT" "$BATS_TEST_TMPDIR/plain.jsonl" "$BATS_TEST_TMPDIR/plain.jsonl"
+	[ "$status" -eq 0 ]
+	[[ $output != *replay* && $output != *unremembered* ]]
+	run --separate-stderr "$REPORT" "$BATS_TEST_TMPDIR/plain.jsonl"
+	[[ $output != *replay* && $output != *unremembered* && $output != *working-set* ]]
 }
 
 @test "files that cannot be read: missing, a directory, unreadable, empty, binary: one line, exit 1" {
@@ -448,5 +579,5 @@ for i in range(20000):
 	[[ ${lines[0]} == "prefault report: before $before (pid "*", prefetch off, $BENCH_RANDOM)" ]]
 	[[ ${lines[1]} == *"after  $after (pid "*", prefetch on, $BENCH_RANDOM)" ]]
 	[[ $output == *"mapping $dir/bench-268435456.dat (256 MiB)"* ]]
-	[[ $output == *"  prefetch "*" off "*" complete"* ]]
+	[[ $output == *"  prefetch "*" off "*" $(done_result "$after")"* ]]
 }
