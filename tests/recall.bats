@@ -10,7 +10,8 @@
 # them first.  A file whose mtime changed gets no replay; without
 # PREFAULT_REMEMBER nothing is written.  Two processes on the file at once
 # leave a whole record, one writer's; a setuid program (AT_SECURE, run for
-# real) neither reads nor writes one.  Behaviour only, never timing: a
+# real) neither reads nor writes one.  Touches made just before an munmap
+# are learned (python3's mmap).  Behaviour only, never timing: a
 # replaying run polls (deadline 60 s) until the extents are in, or, where
 # none may come, until the helper's read ahead from the file's start (after
 # any replay, within the budget) is in, and only then looks; a run whose
@@ -309,4 +310,39 @@ sys.exit(0 if all(inside(o, n, parts) for o, n in ext) else 1)' "$@"
 	# Not written: the record as it was, and nothing beside it.
 	[ "$(stat -c '%Y.%y %s' "$rec") $(md5sum <"$rec")" = "$before" ]
 	[ "$(ls -A "$REC")" = "$(basename "$rec")" ]
+}
+
+@test "touches just before an munmap are learned (python3's mmap, closed at once)" {
+	local file
+	file="$(fresh_file recall.dat 64M)"
+	rm -f "$STATS"
+	# Debian's python3: once a helper has begun on the mapping (a progress
+	# record), it reads 2 MiB at 40 MiB, closes the map at once and exits,
+	# long before the helper's next sample (about a second later).
+	run --separate-stderr env PREFAULT_STATS="$STATS" PREFAULT_THREADS=1 PREFAULT_REMEMBER="$REC" \
+		LD_PRELOAD="$LIB" python3 - "$file" "$STATS" "$DEADLINE_MS" <<'EOF2'
+import mmap, sys, time
+path, stats, deadline = sys.argv[1], sys.argv[2], int(sys.argv[3]) / 1000
+with open(path, "rb") as f:
+    m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+t0 = time.monotonic()
+while '"ev":"progress"' not in open(stats).read():
+    if time.monotonic() - t0 > deadline:
+        print("progress=timeout")
+        sys.exit(0)
+    time.sleep(0.01)
+s = sum(m[off] for off in range(40 << 20, 42 << 20, 4096))
+m.close()
+print("progress=met")
+print("touched=%d" % s)
+EOF2
+	show
+	[ "$status" -eq 0 ]
+	[ "$(field progress)" = met ] || fail "no helper at the mapping in $DEADLINE_MS ms"
+	run "$PROGS/remember_store" load "$REC" "$file"
+	show
+	[ "$status" -eq 0 ]
+	# An extent covers [40 MiB, 42 MiB).
+	awk -v lo=$((40 * MiB)) -v hi=$((42 * MiB)) '$1 == "ext" && $2 <= lo && $2 + $3 >= hi { ok = 1 }
+		END { exit !ok }' <<<"$output" || fail "no extent holds the 2 MiB touched before the munmap"
 }
