@@ -6,13 +6,19 @@
  * Learning: the engine never maps a remembered mapping's pages in (no
  * MADV_POPULATE_READ), so a page present in /proc/self/pagemap is one the
  * program touched (or the kernel's fault-around mapped beside a touch: up to
- * 64 KiB, the granule here).  Each granule keeps its first touch, in ms
- * since the mapping was tracked.  A helper samples every state about once a
- * second, at most SAMPLE_PAGES pages a round, and stores a state's record
- * every STORE_NS when something new was seen, when its mapping has left the
- * table, and at exit.  Each store merges this run's touches into a copy of
- * the record loaded at the start (pf_remember_merge), so a run is learned
- * once however often it is stored.
+ * 64 KiB, the granule here).  The companion's mappings are its own, which
+ * the target never touches: each has a source (pf_recall_source), the
+ * target's pagemap at the target's address, sampled instead; there the
+ * companion's reads set no present bit, only the target's touches do.
+ * Each granule keeps its first touch, in ms since the mapping was
+ * tracked.  A helper samples every state about once a second, at most
+ * SAMPLE_PAGES pages a round, and stores a state's record every STORE_NS
+ * when something new was seen, when its mapping has left the table, when
+ * its source changed, and at exit.  Each store merges this run's touches
+ * into a copy of the record loaded at the start (pf_remember_merge), so a
+ * run is learned once however often it is stored.  A companion's target
+ * can be sampled only while it lives: what it touched after the last
+ * sample (up to a second) before it exited is not learned.
  */
 #include "work/recall.h"
 #include "work/done.h"
@@ -69,8 +75,17 @@ struct state {
 	int64_t done_ms_ns;             /* its time, as the engine finished */
 };
 
+/* Where a mapping's touches show, when not in this process (recall.h). */
+struct source {
+	struct source *next;
+	uintptr_t start;                /* the mapping here */
+	int fd;                         /* the other process's pagemap, or -1 */
+	uintptr_t addr;                 /* its mapping there */
+};
+
 static pthread_mutex_t recall_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct state *states;            /* guarded by recall_lock */
+static struct source *sources;          /* guarded by recall_lock */
 static int64_t last_sample_ns;
 /* Shared buffers, made once (recall_lock). */
 static union pf_remember_scratch *scratch;
@@ -299,9 +314,18 @@ static bool remembered(const struct state *s, uint64_t lo, uint64_t hi)
 	return false;
 }
 
-/* Reads up to *budget pages of s's pagemap from its cursor; recall_lock
- * held.  False when its entry is gone. */
-static bool sample_locked(struct state *s, int fd, size_t *budget, int64_t now)
+static struct source *source_of(uintptr_t start)
+{
+	for (struct source *src = sources; src; src = src->next)
+		if (src->start == start)
+			return src;
+	return NULL;
+}
+
+/* Reads up to *budget pages of s's pagemap from its cursor: self_fd's at
+ * s->start, or its source's; recall_lock held.  False when its entry is
+ * gone. */
+static bool sample_locked(struct state *s, int self_fd, size_t *budget, int64_t now)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	pf_table_lock();
@@ -309,6 +333,11 @@ static bool sample_locked(struct state *s, int fd, size_t *budget, int64_t now)
 	pf_table_unlock();
 	if (!alive)
 		return false;
+	const struct source *src = source_of(s->start);
+	int fd = src ? src->fd : self_fd;
+	uintptr_t at = src ? src->addr : s->start;
+	if (fd < 0)
+		return true; /* nothing to learn from */
 	const size_t gpages = ((size_t)1 << s->gshift) / page;
 	const size_t npages = (s->len + page - 1) / page;
 	uint32_t ms = (uint32_t)((now - s->t0_ns) / 1000000);
@@ -329,7 +358,7 @@ static bool sample_locked(struct state *s, int fd, size_t *budget, int64_t now)
 			n = *budget < gpages ? gpages : *budget;
 		if (n > npages - p0)
 			n = npages - p0;
-		size_t got = pf_pagemap_read(fd, s->start + p0 * page, pm, n);
+		size_t got = pf_pagemap_read(fd, at + p0 * page, pm, n);
 		if (!got)
 			return true;
 		*budget = *budget > got ? *budget - got : 0;
@@ -452,7 +481,7 @@ static void round_locked(int64_t now, bool all)
 	size_t budget = all ? SIZE_MAX : SAMPLE_PAGES;
 	for (struct state **pp = &states; *pp;) {
 		struct state *s = *pp;
-		bool alive = fd >= 0 && sample_locked(s, fd, &budget, now);
+		bool alive = sample_locked(s, fd, &budget, now);
 		if (!alive || all || (s->dirty && now - s->last_store_ns >= STORE_NS)) {
 			if (s->dirty)
 				store_locked(s, now);
@@ -501,10 +530,50 @@ void pf_recall_fini(void)
 	pthread_mutex_unlock(&recall_lock);
 }
 
+void pf_recall_source(uintptr_t start, int fd, uintptr_t addr)
+{
+	if (!enabled)
+		return;
+	pthread_mutex_lock(&recall_lock);
+	struct source *src = source_of(start);
+	/* Without memory for it the mapping samples itself: it learns nothing. */
+	if (!src && (src = alloc(sizeof *src))) {
+		src->start = start;
+		src->next = sources;
+		sources = src;
+	} else if (src && (src->fd != fd || src->addr != addr)) {
+		/* What the last source showed is stored at the next sample. */
+		for (struct state *s = states; s; s = s->next)
+			if (s->start == start)
+				s->last_store_ns = pf_now_ns() - STORE_NS;
+	}
+	if (src) {
+		src->fd = fd;
+		src->addr = addr;
+	}
+	pthread_mutex_unlock(&recall_lock);
+}
+
+void pf_recall_unsource(uintptr_t start)
+{
+	if (!enabled)
+		return;
+	pthread_mutex_lock(&recall_lock);
+	for (struct source **pp = &sources; *pp; pp = &(*pp)->next)
+		if ((*pp)->start == start) {
+			struct source *src = *pp;
+			*pp = src->next;
+			release(src, sizeof *src);
+			break;
+		}
+	pthread_mutex_unlock(&recall_lock);
+}
+
 void pf_recall_postfork_child(void)
 {
 	pthread_mutex_init(&recall_lock, NULL);
 	states = NULL;
+	sources = NULL;
 	last_sample_ns = 0;
 	/* The child learns nothing of the parent's mappings: served as usual. */
 	pf_table_lock();
