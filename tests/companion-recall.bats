@@ -16,8 +16,11 @@
 # those extents; with the file evicted and a budget of 8M (over the 5 MiB
 # remembered, far under the file) a second run finds them resident before
 # the target touches anything and a part between them not: the replay
-# brought them.  Every wait polls for its condition (at most 60 s).
+# brought them.  A companion attached (--pid) and stopped while its target
+# runs stores the record as it exits.  Every wait polls for its condition
+# (at most 60 s).
 
+# shellcheck disable=SC2154
 load test_helper
 
 EXTENTS=(24:1 36:2 52:2)
@@ -208,4 +211,37 @@ learn() {
 	[ -z "$(ls -A "$REC")" ]
 	grep -q '"ev":"done".*recall.dat.*"result":"complete"' "$STATS"
 	! grep -q '"replayed"' "$STATS"
+}
+
+@test "--pid: a companion stopped while its target runs stores what the target touched" {
+	local file end st=0
+	file="$(fresh_file recall.dat 64M)"
+	# The target runs plain, touches its extents, then stays.
+	"$PROGS/recall_hold" "$file" 0 "${EXTENTS[@]}" >"$OUT" 2>"$ERR" &
+	TARGET=$!
+	BG_PIDS="$TARGET"
+	end=$((SECONDS + 60))
+	until grep -q '^touched=1$' "$OUT" || ((SECONDS >= end)); do
+		sleep 0.01
+	done
+	env PREFAULT_STATS="$STATS" PREFAULT_LOG=stderr PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=128M \
+		"$COMPANION" --pid "$TARGET" 2>"$ERR.companion" &
+	CPID=$!
+	BG_PIDS="$TARGET $CPID"
+	# Once the file is warmed whole, a helper has reached it (its
+	# remembering started then); the store every 10 s may not have come.
+	end=$((SECONDS + 60))
+	until [ "$("$PROGS/resident" "$file")" = "resident=$((64 * MiB))" ] || ((SECONDS >= end)); do
+		sleep 0.01
+	done
+	kill -TERM "$CPID"
+	wait "$CPID" || st=$?
+	[ "$st" -eq 143 ] || fail "companion status $st"
+	[ ! -s "$ERR.companion" ] || fail "$(cat "$ERR.companion")"
+	record_covers "$file" 256
+	local u
+	u=$(done_field unremembered)
+	((u >= 5 * MiB && u <= 6 * MiB)) || fail "unremembered $u"
+	kill -USR1 "$TARGET"
+	wait "$TARGET"
 }
