@@ -210,7 +210,7 @@ learn() {
 	finish
 	[ -z "$(ls -A "$REC")" ]
 	grep -q '"ev":"done".*recall.dat.*"result":"complete"' "$STATS"
-	! grep -q '"replayed"' "$STATS"
+	run ! grep -q '"replayed"' "$STATS"
 }
 
 @test "--pid: a companion stopped while its target runs stores what the target touched" {
