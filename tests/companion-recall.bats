@@ -148,8 +148,10 @@ wait_record() {
 }
 
 # learn FILE: a first run, cold, until its record holds what it touched.
+# The budget ends the engine's part soon, so that the done record waits
+# for the companion's exit however slow the disk.
 learn() {
-	start "$1" 0
+	start "$1" 0 PREFAULT_BUDGET=8M
 	wait_record "$1" 256
 	finish
 }
@@ -157,9 +159,7 @@ learn() {
 @test "learn: the record holds what the target touched, learnt from the target's pagemap" {
 	local file u
 	file="$(fresh_file recall.dat 64M)"
-	start "$file" 0
-	wait_record "$file" 256
-	finish
+	learn "$file"
 	# Stored at the companion's exit too: it still says so, mode 0600.
 	record_covers "$file" 256
 	local rec
@@ -239,9 +239,6 @@ learn() {
 	[ "$st" -eq 143 ] || fail "companion status $st"
 	[ ! -s "$ERR.companion" ] || fail "$(cat "$ERR.companion")"
 	record_covers "$file" 256
-	local u
-	u=$(done_field unremembered)
-	((u >= 5 * MiB && u <= 6 * MiB)) || fail "unremembered $u"
 	kill -USR1 "$TARGET"
 	wait "$TARGET"
 }
