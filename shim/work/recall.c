@@ -6,13 +6,19 @@
  * Learning: the engine never maps a remembered mapping's pages in (no
  * MADV_POPULATE_READ), so a page present in /proc/self/pagemap is one the
  * program touched (or the kernel's fault-around mapped beside a touch: up to
- * 64 KiB, the granule here).  Each granule keeps its first touch, in ms
- * since the mapping was tracked.  A helper samples every state about once a
- * second, at most SAMPLE_PAGES pages a round, and stores a state's record
- * every STORE_NS when something new was seen, when its mapping has left the
- * table, and at exit.  Each store merges this run's touches into a copy of
- * the record loaded at the start (pf_remember_merge), so a run is learned
- * once however often it is stored.  A hook about to unmap or map over a
+ * 64 KiB, the granule here).  The companion's mappings are its own, which
+ * the target never touches: each has a source (pf_recall_source), the
+ * target's pagemap at the target's address, sampled instead; there the
+ * companion's reads set no present bit, only the target's touches do.
+ * Each granule keeps its first touch, in ms since the mapping was
+ * tracked.  A helper samples every state about once a second, at most
+ * SAMPLE_PAGES pages a round, and stores a state's record every STORE_NS
+ * when something new was seen, when its mapping has left the table, when
+ * its source changed, and at exit.  Each store merges this run's touches
+ * into a copy of the record loaded at the start (pf_remember_merge), so a
+ * run is learned once however often it is stored.  A companion's target
+ * can be sampled only while it lives: what it touched after the last
+ * sample (up to a second) before it exited is not learned.  A hook about to unmap or map over a
  * remembered range samples it first (pf_recall_leaving): touches of the
  * last second before an munmap are not lost.
  */
@@ -71,10 +77,19 @@ struct state {
 	int64_t done_ms_ns;             /* its time, as the engine finished */
 };
 
+/* Where a mapping's touches show, when not in this process (recall.h). */
+struct source {
+	struct source *next;
+	uintptr_t start;                /* the mapping here */
+	int fd;                         /* the other process's pagemap, or -1 */
+	uintptr_t addr;                 /* its mapping there */
+};
+
 static pthread_mutex_t recall_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t learn_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Changed under both locks, read under either. */
 static struct state *states;
+static struct source *sources;
 static int64_t last_sample_ns;
 /* Shared buffers, made once (recall_lock). */
 static union pf_remember_scratch *scratch;
@@ -322,10 +337,10 @@ static void mark_locked(struct state *s, size_t g, uint32_t ms, uint64_t *used, 
 }
 
 /* Reads the pagemap of s's unseen granules from *g up to g_hi until budget
- * pages are read; *g is where it stopped.  Returns the pages read; learn_lock
- * held. */
-static size_t sample_span_locked(struct state *s, int fd, size_t *g, size_t g_hi, size_t budget,
-				 uint32_t ms, uint64_t *used, uint64_t *unrem)
+ * pages are read: fd's, where s->start shows at `at`; *g is where it
+ * stopped.  Returns the pages read; learn_lock held. */
+static size_t sample_span_locked(struct state *s, int fd, uintptr_t at, size_t *g, size_t g_hi,
+				 size_t budget, uint32_t ms, uint64_t *used, uint64_t *unrem)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	const size_t gpages = ((size_t)1 << s->gshift) / page;
@@ -347,7 +362,7 @@ static size_t sample_span_locked(struct state *s, int fd, size_t *g, size_t g_hi
 			n = budget - done < gpages ? gpages : budget - done;
 		if (n > pend - p0)
 			n = pend - p0;
-		size_t got = pf_pagemap_read(fd, s->start + p0 * page, pm, n);
+		size_t got = pf_pagemap_read(fd, at + p0 * page, pm, n);
 		if (!got) {
 			*g = g_hi;
 			break;
@@ -381,22 +396,36 @@ static void credit(struct state *s, uint64_t used, uint64_t unrem)
 	pf_table_unlock();
 }
 
+static struct source *source_of(uintptr_t start)
+{
+	for (struct source *src = sources; src; src = src->next)
+		if (src->start == start)
+			return src;
+	return NULL;
+}
+
 /* Reads up to *budget pages of s's pagemap from its cursor, wrapping
- * around once; learn_lock held.  False when its entry is gone. */
-static bool sample_locked(struct state *s, int fd, size_t *budget, int64_t now)
+ * around once: self_fd's at s->start, or its source's; learn_lock held.
+ * False when its entry is gone. */
+static bool sample_locked(struct state *s, int self_fd, size_t *budget, int64_t now)
 {
 	pf_table_lock();
 	bool alive = pf_table_find_locked(s->start, s->id) != NULL;
 	pf_table_unlock();
 	if (!alive)
 		return false;
+	const struct source *src = source_of(s->start);
+	int fd = src ? src->fd : self_fd;
+	uintptr_t at = src ? src->addr : s->start;
+	if (fd < 0)
+		return true; /* nothing to learn from */
 	uint32_t ms = (uint32_t)((now - s->t0_ns) / 1000000);
 	uint64_t used = 0, unrem = 0;
 	size_t from = s->cursor, g = from;
-	*budget -= sample_span_locked(s, fd, &g, s->ngran, *budget, ms, &used, &unrem);
+	*budget -= sample_span_locked(s, fd, at, &g, s->ngran, *budget, ms, &used, &unrem);
 	if (g >= s->ngran) {
 		g = 0;
-		*budget -= sample_span_locked(s, fd, &g, from, *budget, ms, &used, &unrem);
+		*budget -= sample_span_locked(s, fd, at, &g, from, *budget, ms, &used, &unrem);
 	}
 	s->cursor = g % s->ngran;
 	credit(s, used, unrem);
@@ -413,13 +442,13 @@ void pf_recall_leaving(uintptr_t addr, size_t len)
 	for (struct state *s = states; s; s = s->next) {
 		uintptr_t lo = addr > s->start ? addr : s->start;
 		uintptr_t hi = addr + len < s->start + s->len ? addr + len : s->start + s->len;
-		if (lo >= hi)
+		if (lo >= hi || source_of(s->start)) /* a companion's: not this process's */
 			continue;
 		if (fd < 0 && (fd = pf_pagemap_open()) < 0)
 			break;
 		uint64_t used = 0, unrem = 0;
 		size_t g = (lo - s->start) >> s->gshift, g_hi = ((hi - s->start - 1) >> s->gshift) + 1;
-		sample_span_locked(s, fd, &g, g_hi, SIZE_MAX, (uint32_t)((now - s->t0_ns) / 1000000),
+		sample_span_locked(s, fd, s->start, &g, g_hi, SIZE_MAX, (uint32_t)((now - s->t0_ns) / 1000000),
 				   &used, &unrem);
 		credit(s, used, unrem);
 	}
@@ -521,7 +550,7 @@ static void round_locked(int64_t now, bool all)
 	for (struct state **pp = &states; *pp;) {
 		struct state *s = *pp;
 		pthread_mutex_lock(&learn_lock);
-		bool alive = fd >= 0 && sample_locked(s, fd, &budget, now);
+		bool alive = sample_locked(s, fd, &budget, now);
 		bool due = !alive || all || now - s->last_store_ns >= STORE_NS;
 		size_t n = due && s->dirty ? collect_locked(s) : SIZE_MAX;
 		bool drop = !alive && !all;
@@ -580,11 +609,58 @@ void pf_recall_totals(uint64_t *replayed, uint64_t *used, uint64_t *unremembered
 	*unremembered = __atomic_load_n(&total_unremembered, __ATOMIC_RELAXED);
 }
 
+void pf_recall_source(uintptr_t start, int fd, uintptr_t addr)
+{
+	if (!enabled)
+		return;
+	pthread_mutex_lock(&recall_lock);
+	struct source *src = source_of(start);
+	/* Without memory for it the mapping samples itself: it learns nothing. */
+	struct source *made = src ? NULL : alloc(sizeof *src);
+	pthread_mutex_lock(&learn_lock);
+	if (made) {
+		made->start = start;
+		made->next = sources;
+		sources = src = made;
+	} else if (src && (src->fd != fd || src->addr != addr)) {
+		/* What the last source showed is stored at the next sample. */
+		for (struct state *s = states; s; s = s->next)
+			if (s->start == start)
+				s->last_store_ns = pf_now_ns() - STORE_NS;
+	}
+	if (src) {
+		src->fd = fd;
+		src->addr = addr;
+	}
+	pthread_mutex_unlock(&learn_lock);
+	pthread_mutex_unlock(&recall_lock);
+}
+
+void pf_recall_unsource(uintptr_t start)
+{
+	if (!enabled)
+		return;
+	struct source *gone = NULL;
+	pthread_mutex_lock(&recall_lock);
+	pthread_mutex_lock(&learn_lock);
+	for (struct source **pp = &sources; *pp; pp = &(*pp)->next)
+		if ((*pp)->start == start) {
+			gone = *pp;
+			*pp = gone->next;
+			break;
+		}
+	pthread_mutex_unlock(&learn_lock);
+	if (gone)
+		release(gone, sizeof *gone);
+	pthread_mutex_unlock(&recall_lock);
+}
+
 void pf_recall_postfork_child(void)
 {
 	pthread_mutex_init(&recall_lock, NULL);
 	pthread_mutex_init(&learn_lock, NULL);
 	states = NULL;
+	sources = NULL;
 	last_sample_ns = 0;
 	total_replayed = total_used = total_unremembered = 0;
 	/* The child learns nothing of the parent's mappings: served as usual. */

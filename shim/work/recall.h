@@ -2,7 +2,10 @@
  * recall.h - working-set memory in the library (recall.c): per tracked
  * mapping of a regular file while PREFAULT_REMEMBER is on, the record of
  * its file loaded for replay, and what the program touches learned from
- * /proc/self/pagemap's present bits and stored back.
+ * the present bits of the pagemap of the process that touches it and
+ * stored back: /proc/self/pagemap at the mapping's own address (the
+ * library), or a source's (the companion: its shadow of a target's
+ * mapping learns from the target's pagemap, pf_recall_source).
  *
  * The engine (engine.c) starts a mapping's state when a helper first
  * reaches it (pf_recall_begin), asks for its replay reads
@@ -13,16 +16,16 @@
  * unremembered) are kept in the table's entry and in the state, which
  * queues the mapping's done record once its mapping is gone or at exit.
  *
- * Lock rule: recall_lock guards the states and the shared buffers; it is
- * held across a record's load or store (bounded file I/O in the cache
- * directory), never in a hook.  learn_lock, under it, guards what sampling
- * writes (the granules' first touches, the pagemap buffer) and is held only
- * across /proc/self/pagemap reads, so a hook may take it (pf_recall_leaving);
- * the list of states changes under both and is read under either.
- * table_lock is taken under both (an entry's counts, pf_alloc).  Before a
- * fork neither is taken, both are made anew in the child, which forgets the
- * parent's states (their memory is left; the child learns nothing of the
- * parent's mappings).
+ * Lock rule: recall_lock guards the states, the sources and the shared
+ * buffers; it is held across a record's load or store (bounded file I/O in
+ * the cache directory), never in a hook.  learn_lock, under it, guards what
+ * sampling writes (the granules' first touches, the pagemap buffer) and is
+ * held only across pagemap reads, so a hook may take it
+ * (pf_recall_leaving); the lists of states and sources change under both
+ * and are read under either.  table_lock is taken under both (an entry's
+ * counts, pf_alloc).  Before a fork neither is taken, both are made anew in
+ * the child, which forgets the parent's states (their memory is left; the
+ * child learns nothing of the parent's mappings).
  */
 #ifndef PF_RECALL_H
 #define PF_RECALL_H
@@ -63,8 +66,21 @@ void pf_recall_leaving(uintptr_t addr, size_t len);
 /* A helper's turn: samples and stores what is due.  True while remembered
  * mappings live (the helper stays).  With idle, first sleeps a little. */
 bool pf_recall_tick(bool idle);
-/* The destructor: a last sample and store of each state. */
+/* The destructor (the companion: before it exits): a last sample and
+ * store of each state, and its done record. */
 void pf_recall_fini(void);
+
+/* The companion (tools/companion/follow.c): the touches of its mapping at
+ * start show in another process's pagemap, fd (its /proc/PID/pagemap,
+ * open; -1: learn nothing), at addr, that process's mapping of the same
+ * file range.  Set before the mapping is tracked; setting it again (the
+ * line it came from went) has what was learned stored at the next sample.
+ * fd stays the caller's: it calls pf_recall_unsource(start) before it
+ * closes fd or unmaps start.  A mapping without a source learns from
+ * /proc/self/pagemap at its own address.  Takes recall_lock: not from a
+ * hook. */
+void pf_recall_source(uintptr_t start, int fd, uintptr_t addr);
+void pf_recall_unsource(uintptr_t start);
 
 /* The process's sums of the done records' replayed, replay_used and
  * unremembered, mappings still served included (the proc record). */

@@ -25,6 +25,18 @@
  * the table first, then unmapped: a helper that still had it in hand finds
  * its entry gone (engine.c looks entries up by start and id each step).
  *
+ * Working-set memory (PREFAULT_REMEMBER, shim/work/recall.c): a shadow is
+ * never touched by the target, so it learns from a source, the line that
+ * made it: recall.c samples that process's pagemap at that line's address
+ * (pf_recall_source).  Of the lines that share a shadow (two processes, a
+ * parent and its forked child) only that one is learnt from; when it goes,
+ * what it showed is stored and the first line still referring to the
+ * shadow becomes its source (sources_mend).  Each process's pagemap is
+ * opened once per address space: the descriptor stays bound to the one it
+ * was opened on and reads nothing once an exec replaced it, which is how
+ * the exec is told (pagemap_current).  Not allowed to open it: said once
+ * in the log, and its lines learn nothing.
+ *
  * Lock rule: only the main thread touches procs, lines and shadows.
  * PREFAULT_INHERIT=0 leaves the target's children alone, as the library
  * leaves them without the preload.
@@ -36,8 +48,10 @@
 
 #include "core/admission.h"
 #include "work/helpers.h"
+#include "work/recall.h"
 #include "sys/clock.h"
 #include "core/events.h"
+#include "core/log.h"
 #include "core/options.h"
 #include "sys/procfs.h"
 #include "sys/procmap.h"
@@ -69,6 +83,9 @@ struct shadow {
 	size_t maplen;   /* of our mapping: no further than the file's end */
 	void *addr;
 	unsigned refs;
+	/* The line it learns from (pid and the line's start), src_pid 0: none. */
+	pid_t src_pid;
+	uintptr_t src_at;
 };
 
 /* A file mapping seen in a process's maps. */
@@ -87,6 +104,8 @@ struct proc {
 	int root_pidfd;  /* the pidfd to check, ours or main.c's */
 	int dirfd;       /* /proc/PID */
 	int statfd;      /* /proc/PID/stat, read with pread */
+	int pmfd;        /* /proc/PID/pagemap (PREFAULT_REMEMBER), or -1 */
+	bool pm_denied;  /* pmfd could not be opened: not tried again */
 	uint64_t vsize;
 	int64_t last_full_ns;
 	unsigned gen;
@@ -106,6 +125,7 @@ static pthread_mutex_t procs_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t gone_majflt, gone_minflt; /* guarded by procs_lock */
 static char *mapsbuf;
 static size_t mapsbuf_cap;
+static bool sources_lacking; /* a shadow lost its source, others refer to it */
 
 /* ---- stat --------------------------------------------------------------- */
 
@@ -152,12 +172,15 @@ static void queue_skip(const char *path, size_t len, const char *reason)
 	pf_events_queue_skip(PF_SRC_COMPANION, path, 0, len, 0, reason);
 }
 
-/* Maps [offset, offset+len) of the file at path, which must still be the
- * one the maps line names (inode compared, as core/admission.c does);
+/* Maps the range of line l of p of the file at path, which must still be
+ * the one the maps line names (inode compared, as core/admission.c does);
  * returns a shadow index or -1 (*why set). */
-static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size_t len,
+static int shadow_get(const struct proc *p, const struct line *l, const char *path, size_t len,
 		      const char **why)
 {
+	dev_t dev = l->dev;
+	ino_t ino = l->ino;
+	off_t offset = l->offset;
 	for (size_t i = 0; i < nshadows; i++) {
 		struct shadow *s = &shadows[i];
 		if (s->refs && s->dev == dev && s->ino == ino && s->offset == offset && s->len == len) {
@@ -191,7 +214,10 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 		.start = (uintptr_t)addr, .len = maplen, .offset = offset,
 		.dev = dev, .ino = ino, .source = PF_SRC_COMPANION, .path = path,
 	};
+	/* Before a helper can reach it. */
+	pf_recall_source((uintptr_t)addr, p->pmfd, l->start);
 	if (pf_table_track(&d)) {
+		pf_recall_unsource((uintptr_t)addr);
 		pf_sys_munmap(addr, maplen);
 		*why = PF_ADMIT_NO_MEMORY;
 		return -1;
@@ -206,6 +232,7 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 		struct shadow *grown = realloc(shadows, (nshadows + 1) * sizeof *shadows);
 		if (!grown) {
 			pf_table_forget((uintptr_t)addr, maplen);
+			pf_recall_unsource((uintptr_t)addr);
 			pf_sys_munmap(addr, maplen);
 			*why = PF_ADMIT_NO_MEMORY;
 			return -1;
@@ -213,23 +240,93 @@ static int shadow_get(const char *path, dev_t dev, ino_t ino, off_t offset, size
 		shadows = grown;
 		nshadows++;
 	}
-	shadows[slot] = (struct shadow){ dev, ino, offset, len, maplen, addr, 1 };
+	shadows[slot] = (struct shadow){ dev, ino, offset, len, maplen, addr, 1, p->pid, l->start };
 	/* The library's helpers do the rest; the budget is theirs to keep. */
 	pf_helpers_wake();
 	return (int)slot;
 }
 
-static void shadow_put(int i)
+/* Shadow i learns nothing from line l of p any more (l goes, or p's
+ * pagemap is opened anew); sources_mend gives it another. */
+static void source_drop(int i, const struct proc *p, const struct line *l)
 {
+	struct shadow *s = &shadows[i];
+	if (s->src_pid != p->pid || s->src_at != l->start)
+		return;
+	pf_recall_source((uintptr_t)s->addr, -1, 0);
+	s->src_pid = 0;
+	sources_lacking = true;
+}
+
+/* Line l of p no longer refers to its shadow. */
+static void shadow_put(const struct proc *p, const struct line *l)
+{
+	int i = l->shadow;
 	if (i < 0)
 		return;
 	struct shadow *s = &shadows[i];
-	if (--s->refs)
+	if (--s->refs) {
+		source_drop(i, p, l);
 		return;
+	}
 	/* The table first, so no helper picks it up again, then the memory. */
 	pf_table_forget((uintptr_t)s->addr, s->maplen);
+	pf_recall_unsource((uintptr_t)s->addr);
 	pf_sys_munmap(s->addr, s->maplen);
 	s->addr = NULL;
+}
+
+/* Each shadow that lost its source learns from the first line (in the
+ * order of procs and their lines) that still refers to it. */
+static void sources_mend(void)
+{
+	if (!sources_lacking)
+		return;
+	sources_lacking = false;
+	for (size_t k = 0; k < nprocs; k++)
+		for (size_t j = 0; j < procs[k].nlines; j++) {
+			const struct line *l = &procs[k].lines[j];
+			struct shadow *s = l->shadow >= 0 ? &shadows[l->shadow] : NULL;
+			if (!s || s->src_pid)
+				continue;
+			s->src_pid = procs[k].pid;
+			s->src_at = l->start;
+			pf_recall_source((uintptr_t)s->addr, procs[k].pmfd, l->start);
+		}
+}
+
+/* ---- pagemap (working-set memory) ---------------------------------------- */
+
+/* False once p's pagemap descriptor no longer reads its address space (an
+ * exec replaced it, or p is exiting): a read then finds nothing. */
+static bool pagemap_current(const struct proc *p)
+{
+	uint64_t e;
+	return p->pmfd >= 0 && pread(p->pmfd, &e, sizeof e, 0) == (ssize_t)sizeof e;
+}
+
+/* Before a maps read: p's pagemap open on its present address space.  The
+ * lines learning from an old descriptor (of the image an exec replaced,
+ * about to go; or none) give it up first, and sources_mend gives the
+ * shadows still referred to the new one. */
+static void pagemap_refresh(struct proc *p)
+{
+	static bool said;
+	if (!pf_recall_enabled() || p->pm_denied || pagemap_current(p))
+		return;
+	for (size_t i = 0; i < p->nlines; i++)
+		if (p->lines[i].shadow >= 0)
+			source_drop(p->lines[i].shadow, p, &p->lines[i]);
+	if (p->pmfd >= 0)
+		close(p->pmfd);
+	p->pmfd = openat(p->dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
+	p->pm_denied = p->pmfd < 0;
+	/* Not a process gone meanwhile: its pidfd says so. */
+	if (p->pmfd < 0 && errno != ESRCH && errno != ENOENT && !said) {
+		said = true;
+		pf_log("PREFAULT_REMEMBER: cannot read /proc/%d/pagemap (%s): what it touches is not learned",
+		       (int)p->pid, strerror(errno));
+	}
 }
 
 /* ---- maps ---------------------------------------------------------------- */
@@ -320,7 +417,7 @@ static struct line *add_line(struct proc *p, const struct line *l, const char *p
 		return x;
 	const char *why = pf_admit_mapping(readable, deleted, len, path);
 	if (!why)
-		x->shadow = shadow_get(path, l->dev, l->ino, l->offset, len, &why);
+		x->shadow = shadow_get(p, l, path, len, &why);
 	if (x->shadow < 0 && why)
 		queue_skip(path, len, why);
 	return x;
@@ -332,13 +429,15 @@ static void refresh_maps(struct proc *p, int64_t now_ns)
 	p->last_full_ns = now_ns;
 	if (!pfc_pidfd_alive(p->root_pidfd))
 		return;
+	pagemap_refresh(p);
 	ssize_t len = read_maps(p);
 	if (len < 0 && (errno == EACCES || errno == EPERM)) {
 		/* It exec'd something we may not follow (setuid): let its old
 		 * mappings go and keep only watching for its children. */
 		for (size_t i = 0; i < p->nlines; i++)
-			shadow_put(p->lines[i].shadow);
+			shadow_put(p, &p->lines[i]);
 		p->nlines = 0;
+		sources_mend();
 		return;
 	}
 	if (len < 0 || !pfc_pidfd_alive(p->root_pidfd))
@@ -364,9 +463,10 @@ static void refresh_maps(struct proc *p, int64_t now_ns)
 		if (p->lines[i].gen == gen)
 			p->lines[kept++] = p->lines[i];
 		else
-			shadow_put(p->lines[i].shadow);
+			shadow_put(p, &p->lines[i]);
 	}
 	p->nlines = kept;
+	sources_mend();
 }
 
 /* ---- processes ------------------------------------------------------------ */
@@ -403,6 +503,7 @@ static int add_proc(pid_t pid, int pidfd, bool own_pidfd, pid_t parent)
 	p->root_pidfd = pidfd;
 	p->dirfd = dirfd;
 	p->statfd = statfd;
+	p->pmfd = -1;
 	struct statline s;
 	int err = 0;
 	if (!pfc_pidfd_alive(pidfd) || read_stat(p, &s))
@@ -436,18 +537,21 @@ static void drop_proc(size_t i)
 {
 	struct proc *p = &procs[i];
 	for (size_t k = 0; k < p->nlines; k++)
-		shadow_put(p->lines[k].shadow);
+		shadow_put(p, &p->lines[k]);
 	free(p->lines);
 	close(p->statfd);
 	close(p->dirfd);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
+	if (p->pmfd >= 0)
+		close(p->pmfd); /* no source names it now */
 	pthread_mutex_lock(&procs_lock);
 	gone_majflt += p->majflt;
 	gone_minflt += p->minflt;
 	procs[i] = procs[nprocs - 1];
 	nprocs--;
 	pthread_mutex_unlock(&procs_lock);
+	sources_mend();
 }
 
 int pfc_follow_root(pid_t pid, int pidfd)

@@ -23,6 +23,10 @@
  * allowed to read its maps, no such process, or a kernel without pidfd_open
  * (5.3) or MADV_POPULATE_READ (5.14): one line on stderr and status 1.
  *
+ * PREFAULT_REMEMBER: records are loaded and stored as the library does
+ * (shim/work/recall.c); what the target touches is learnt from its pagemap
+ * (follow.c), and what is left is stored before the companion exits.
+ *
  * Signals are blocked in every thread and read from a signalfd in the one
  * poll loop; the helpers (shim/work/helpers.c) block everything themselves.
  */
@@ -33,6 +37,7 @@
 #include "core/budget.h"
 #include "sys/clock.h"
 #include "work/engine.h"
+#include "work/recall.h"
 #include "core/events.h"
 #include "core/options.h"
 #include "core/report.h"
@@ -292,8 +297,10 @@ int main(int argc, char **argv)
 	};
 	pf_stats_init(&stats_host);
 	pf_options_load();
-	if (pf_opt.enabled)
+	if (pf_opt.enabled) {
 		pf_budget_compute();
+		pf_recall_init();
+	}
 	const char *lacks = kernel_lacks();
 	if (!attach && (lacks || !pf_opt.enabled)) {
 		if (lacks)
@@ -370,6 +377,8 @@ int main(int argc, char **argv)
 
 	loop(&r);
 
+	/* While an attached target still runs, its pagemap has its touches. */
+	pf_recall_fini();
 	pfc_follow_stop();
 	finish_stats();
 	if (guard_fd >= 0) {
