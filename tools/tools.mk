@@ -3,6 +3,7 @@
 #   make bench-tools          build/tools/bench-{random,seq,anon,direct,evict,many,startup,workset}
 #   make bench                tools/bench/run $(BENCH_ARGS)   (e.g. BENCH_ARGS=--throttle)
 #   make bench-compare        tools/bench/compare $(BENCH_COMPARE_ARGS)  (issue 6: the alternatives)
+#   make bench-remember       tools/bench/remember $(BENCH_REMEMBER_ARGS)  (issue 17: working-set memory)
 #   make demo                 tools/demo $(DEMO_ARGS)
 #
 # Included by the top Makefile; uses its CC, CFLAGS, WARN and BUILD.  The
@@ -34,3 +35,10 @@ BENCH_COMPARE_ARGS ?=
 .PHONY: bench-compare
 bench-compare: all bench-tools
 	@tools/bench/compare $(BENCH_COMPARE_ARGS)
+
+# make bench-remember: working-set memory against plain and prefault without it
+# (issue 17); BENCH_REMEMBER_ARGS=--quick for a smoke test.
+BENCH_REMEMBER_ARGS ?=
+.PHONY: bench-remember
+bench-remember: all bench-tools
+	@tools/bench/remember $(BENCH_REMEMBER_ARGS)
