@@ -27,32 +27,6 @@
 
 #define MAX_EXT 16
 
-static size_t resident(const unsigned char *base, size_t off, size_t len, size_t page, size_t *pages,
-		       bool say)
-{
-	size_t n = (len + page - 1) / page, r = 0;
-	unsigned char *vec = malloc(n);
-	if (!vec || mincore((void *)(base + off), len, vec) != 0)
-		tl_die("mincore");
-	for (size_t i = 0; i < n; i++) {
-		if (say && !(vec[i] & 1) && r == i)
-			printf("first_missing=%zu\n", (off / page) + i);
-		r += vec[i] & 1;
-	}
-	free(vec);
-	*pages = n;
-	return r;
-}
-
-static void parse(const char *s, size_t *off, size_t *len)
-{
-	unsigned long a, b;
-	if (sscanf(s, "%lu:%lu", &a, &b) != 2)
-		tl_die("bad extent '%s' (OFF:LEN in MiB)", s);
-	*off = a << 20;
-	*len = b << 20;
-}
-
 /* True when the file path holds the string s. */
 static bool holds(const char *path, const char *s)
 {
@@ -67,9 +41,9 @@ static bool holds(const char *path, const char *s)
 }
 
 /* True when at least 98% of [off, off + len) is in the page cache. */
-static bool mostly(const unsigned char *base, size_t off, size_t len, size_t page)
+static bool mostly(const unsigned char *base, size_t off, size_t len)
 {
-	size_t pages, r = resident(base, off, len, page, &pages, false);
+	size_t pages, r = tl_cached(base, off, len, &pages, 0);
 	return r * 100 >= pages * 98;
 }
 
@@ -87,14 +61,14 @@ int main(int argc, char **argv)
 	}
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "far") && i + 1 < argc) {
-			parse(argv[++i], &far_off, &far_len);
+			tl_parse_mib_extent(argv[++i], &far_off, &far_len);
 			continue;
 		}
 		if (!strcmp(argv[i], "until") && i + 1 < argc) {
 			if (!strcmp(argv[++i], "ext"))
 				until_ext = true;
 			else
-				parse(argv[i], &until_off, &until_len);
+				tl_parse_mib_extent(argv[i], &until_off, &until_len);
 			continue;
 		}
 		if (!strcmp(argv[i], "go") && i + 1 < argc) {
@@ -111,7 +85,7 @@ int main(int argc, char **argv)
 		}
 		if (n == MAX_EXT)
 			tl_die("too many extents");
-		parse(argv[i], &off[n], &len[n]);
+		tl_parse_mib_extent(argv[i], &off[n], &len[n]);
 		n++;
 	}
 	int fd = open(argv[1], O_RDWR);
@@ -130,9 +104,9 @@ int main(int argc, char **argv)
 		while (!met && tl_now() < deadline) {
 			met = true;
 			for (size_t i = 0; until_ext && met && i < n; i++)
-				met = mostly(p, off[i], len[i], page);
+				met = mostly(p, off[i], len[i]);
 			if (met && until_len)
-				met = mostly(p, until_off, until_len, page);
+				met = mostly(p, until_off, until_len);
 			if (met && go)
 				met = access(go, F_OK) == 0;
 			if (!met)
@@ -142,11 +116,11 @@ int main(int argc, char **argv)
 	}
 	size_t pages;
 	for (size_t i = 0; i < n; i++) {
-		size_t r = resident(p, off[i], len[i], page, &pages, true);
+		size_t r = tl_cached(p, off[i], len[i], &pages, 1);
 		printf("ext%zu=%zu/%zu\n", i, r, pages);
 	}
 	if (far_len) {
-		size_t r = resident(p, far_off, far_len, page, &pages, true);
+		size_t r = tl_cached(p, far_off, far_len, &pages, 1);
 		printf("far=%zu/%zu\n", r, pages);
 	}
 	fflush(stdout);

@@ -17,28 +17,6 @@
 
 #define MAX_EXT 16
 
-static size_t resident(const unsigned char *base, size_t off, size_t len, size_t page, size_t *pages)
-{
-	size_t n = (len + page - 1) / page, r = 0;
-	unsigned char *vec = malloc(n);
-	if (!vec || mincore((void *)(base + off), len, vec) != 0)
-		tl_die("mincore");
-	for (size_t i = 0; i < n; i++)
-		r += vec[i] & 1;
-	free(vec);
-	*pages = n;
-	return r;
-}
-
-static void parse(const char *s, size_t *off, size_t *len)
-{
-	unsigned long a, b;
-	if (sscanf(s, "%lu:%lu", &a, &b) != 2)
-		tl_die("bad extent '%s' (OFF:LEN in MiB)", s);
-	*off = a << 20;
-	*len = b << 20;
-}
-
 int main(int argc, char **argv)
 {
 	size_t page = tl_page(), off[MAX_EXT], len[MAX_EXT], far_off = 0, far_len = 0, n = 0;
@@ -48,12 +26,12 @@ int main(int argc, char **argv)
 	}
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "far") && i + 1 < argc) {
-			parse(argv[++i], &far_off, &far_len);
+			tl_parse_mib_extent(argv[++i], &far_off, &far_len);
 			continue;
 		}
 		if (n == MAX_EXT)
 			tl_die("too many extents");
-		parse(argv[i], &off[n], &len[n]);
+		tl_parse_mib_extent(argv[i], &off[n], &len[n]);
 		n++;
 	}
 	sigset_t usr1;
@@ -76,7 +54,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		bool all = true;
 		for (size_t i = 0; i < n; i++) {
-			r[i] = resident(p, off[i], len[i], page, &pages[i]);
+			r[i] = tl_cached(p, off[i], len[i], &pages[i], 0);
 			all = all && r[i] * 100 >= pages[i] * 98;
 		}
 		if (all || waited >= deadline)
@@ -87,7 +65,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		printf("ext%zu=%zu/%zu\n", i, r[i], pages[i]);
 	if (far_len) {
-		size_t fp, fr = resident(p, far_off, far_len, page, &fp);
+		size_t fp, fr = tl_cached(p, far_off, far_len, &fp, 0);
 		printf("far=%zu/%zu\n", fr, fp);
 	}
 	fflush(stdout);

@@ -180,6 +180,38 @@ static inline size_t tl_present(const void *addr, size_t len)
 	return present;
 }
 
+/* Pages of [base + off, base + off + len) in the page cache (mincore);
+ * *pages gets how many pages that is.  With say, prints the first page
+ * missing as first_missing=N (pages from base), when it begins a gap. */
+static inline size_t tl_cached(const unsigned char *base, size_t off, size_t len, size_t *pages,
+			       int say)
+{
+	size_t page = tl_page(), n = (len + page - 1) / page, r = 0;
+	unsigned char *vec = malloc(n);
+
+	if (!vec || mincore((void *)(base + off), len, vec) != 0)
+		tl_die("mincore");
+	for (size_t i = 0; i < n; i++) {
+		if (say && !(vec[i] & 1) && r == i)
+			printf("first_missing=%zu\n", (off / page) + i);
+		r += vec[i] & 1;
+	}
+	free(vec);
+	*pages = n;
+	return r;
+}
+
+/* "OFF:LEN" in MiB, as the recall programs take extents, into bytes. */
+static inline void tl_parse_mib_extent(const char *s, size_t *off, size_t *len)
+{
+	unsigned long a, b;
+
+	if (sscanf(s, "%lu:%lu", &a, &b) != 2)
+		tl_die("bad extent '%s' (OFF:LEN in MiB)", s);
+	*off = a << 20;
+	*len = b << 20;
+}
+
 /* Major faults taken so far by the calling thread. */
 static inline long tl_thread_majflt(void)
 {
