@@ -7,7 +7,8 @@
  * the program is "waiting": where no read limit applies, prefault's reads
  * stand back (pf_iolimit_stand_back: iolimit.c shrinks each read to
  * PF_PROGWAIT_STEP, engine.c keeps at most one in flight), so that a fault
- * of the program's queues behind one small read at most.
+ * of the program's queues behind one small read at most; not while it
+ * faults flat out (iolimit.c's hungry rule).
  */
 #ifndef PF_PROGWAIT_H
 #define PF_PROGWAIT_H
