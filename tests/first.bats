@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # first.bats - the program's own reads first (issue 15): while the program
 # takes major faults, prefault's helpers stand back (one small read in
-# flight), the helpers' reads wait in the disk's queue for the program's
-# (idle I/O class), and the helpers' own faults are never taken for the
-# program's.
+# flight; not once it faults flat out, 2000 a second in a rate sampled
+# every 200 ms, so a program's first faults are always stood back for),
+# the helpers' reads wait in the disk's queue for the program's (idle I/O
+# class), and the helpers' own faults are never taken for the program's.
 # How long anything waits is the benchmarks' to report (tools/bench/run,
 # tools/gobench/run); here only what prefault decided, from its proc record
 # (io_stood_back: the looks that found the program waiting).
