@@ -16,11 +16,11 @@
  * when something new was seen, when its mapping has left the table, when
  * its source changed, and at exit.  Each store merges this run's touches
  * into a copy of the record loaded at the start (pf_remember_merge), so a
- * run is learned once however often it is stored.  A companion's target
- * can be sampled only while it lives: what it touched after the last
- * sample (up to a second) before it exited is not learned.  A hook about to unmap or map over a
- * remembered range samples it first (pf_recall_leaving): touches of the
- * last second before an munmap are not lost.
+ * run is learned once however often it is stored.  A hook about to unmap
+ * or map over a remembered range samples it first (pf_recall_leaving), so
+ * the touches of an munmap's last second are not lost.  A companion's
+ * target can be sampled only while it lives: what it touched after the
+ * last sample (up to a second) before it exited is not learned.
  */
 #include "work/recall.h"
 #include "work/done.h"
@@ -323,6 +323,12 @@ static bool remembered(const struct state *s, uint64_t lo, uint64_t hi)
 	return false;
 }
 
+/* ms since s's mapping was tracked, a first touch's time. */
+static uint32_t ms_since_tracked(const struct state *s, int64_t now)
+{
+	return (uint32_t)((now - s->t0_ns) / 1000000);
+}
+
 /* Marks granule g of s first seen at ms; learn_lock held. */
 static void mark_locked(struct state *s, size_t g, uint32_t ms, uint64_t *used, uint64_t *unrem)
 {
@@ -378,7 +384,7 @@ static size_t sample_span_locked(struct state *s, int fd, uintptr_t at, size_t *
 	return done;
 }
 
-/* Credits what sampling found to s and its table entry. */
+/* Credits what sampling found to s and its table entry; learn_lock held. */
 static void credit(struct state *s, uint64_t used, uint64_t unrem)
 {
 	s->used += used;
@@ -419,7 +425,7 @@ static bool sample_locked(struct state *s, int self_fd, size_t *budget, int64_t 
 	uintptr_t at = src ? src->addr : s->start;
 	if (fd < 0)
 		return true; /* nothing to learn from */
-	uint32_t ms = (uint32_t)((now - s->t0_ns) / 1000000);
+	uint32_t ms = ms_since_tracked(s, now);
 	uint64_t used = 0, unrem = 0;
 	size_t from = s->cursor, g = from;
 	*budget -= sample_span_locked(s, fd, at, &g, s->ngran, *budget, ms, &used, &unrem);
@@ -448,8 +454,8 @@ void pf_recall_leaving(uintptr_t addr, size_t len)
 			break;
 		uint64_t used = 0, unrem = 0;
 		size_t g = (lo - s->start) >> s->gshift, g_hi = ((hi - s->start - 1) >> s->gshift) + 1;
-		sample_span_locked(s, fd, s->start, &g, g_hi, SIZE_MAX, (uint32_t)((now - s->t0_ns) / 1000000),
-				   &used, &unrem);
+		sample_span_locked(s, fd, s->start, &g, g_hi, SIZE_MAX, ms_since_tracked(s, now), &used,
+				   &unrem);
 		credit(s, used, unrem);
 	}
 	pthread_mutex_unlock(&learn_lock);
@@ -526,15 +532,18 @@ bool pf_recall_defer_done(const struct pf_done *d, const char *result)
 	return kept;
 }
 
-/* Queues s's deferred done record with its counts now; recall_lock held. */
+/* Queues s's deferred done record with its counts now; recall_lock held
+ * (learn_lock taken for the counts a hook's sample may be adding to). */
 static void queue_done_locked(struct state *s)
 {
 	if (!s->done)
 		return;
 	s->done->remembered = true;
 	s->done->replayed = s->replayed;
+	pthread_mutex_lock(&learn_lock);
 	s->done->replay_used = s->used;
 	s->done->unremembered = s->unremembered;
+	pthread_mutex_unlock(&learn_lock);
 	s->done->t_begin_ns = pf_now_ns() - s->done_ms_ns;
 	pf_done_queue(s->done, s->result);
 	release(s->done, sizeof *s->done);
