@@ -25,14 +25,13 @@
  *
  * The program's own reads first (progwait.h).  Helpers read in the idle
  * I/O class (set_class), except under a limit the program spends itself.
- * While the program waits on the disk,
- * a helper keeps one small read in flight at most (pf_iolimit_stand_back):
- * on a disk without a limit unless the program is hungry (below), under a
- * limit when the pacer would pace.  Under a limit the program's reads and prefault's share one
- * budget, so there prefault's reads also wait for the program's to end
- * (give_way), GIVE_WAY_NS into a wait at most: the first answer of
- * bench-startup took 419 ms against plain's 104 ms while prefault only
- * stood back.  A program that faults flat out (hungry) is best served by
+ * While the program waits on the disk, a helper keeps one small read in
+ * flight at most (pf_iolimit_stand_back): on a disk without a limit unless
+ * the program is hungry (below), under a limit when the pacer would pace.
+ * Under a limit the program's reads and prefault's share one budget, so
+ * there prefault's reads also wait for the program's to end (give_way),
+ * GIVE_WAY_NS into a wait at most: the first answer of bench-startup took
+ * 419 ms against plain's 104 ms while prefault only stood back.  A program that faults flat out (hungry) is best served by
  * prefault finishing soon: standing back for it left tools/bench/run's
  * throttled random reads at 0.44x plain's instead of 0.24x.  Without a
  * limit, hungry is HUNGRY_RATE major faults a second: there a helper reads
@@ -41,8 +40,9 @@
  * 550-610 MiB/s virtio disk, the Go seed program (30 ms pause) took 1.25x
  * plain's time while prefault stood back, its idle-class reads starved
  * behind the program's back-to-back faults (3% of the file in when the
- * reads began, 4 of 5 runs slower); hungry, 0.90x, its ticker's worst
- * lateness 4.0 ms against 8.1 (tools/gobench/run, medians of 5).
+ * reads began; every run of two sets of 5 slower than its plain pair);
+ * hungry, 0.90x, its ticker's worst lateness 4.0 ms against 8.1
+ * (tools/gobench/run, medians of 5).
  *
  * pf_iolimit_before_read and pf_iolimit_after_populate stand around the
  * reads, which the engine and follow issue themselves (advise.h).
