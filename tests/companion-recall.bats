@@ -22,6 +22,7 @@
 
 # shellcheck disable=SC2154
 load test_helper
+load recall_helper
 
 EXTENTS=(24:1 36:2 52:2)
 FAR=44:2
@@ -49,18 +50,6 @@ teardown() {
 	for pid in ${BG_PIDS-}; do
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-}
-
-# done_field NAME: NAME of the file's done record in $STATS (empty when absent).
-done_field() {
-	python3 - "$STATS" "$1" <<'EOF2'
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("ev") == "done" and r.get("path", "").endswith("/recall.dat"):
-        print(r.get(sys.argv[2], ""))
-        break
-EOF2
 }
 
 # start FILE WAIT_S [ENV...]: the target on FILE under the companion
@@ -174,28 +163,16 @@ learn() {
 }
 
 @test "replay: the remembered extents are resident before the target touches anything, the rest not" {
-	local file i r
+	local file
 	file="$(fresh_file recall.dat 64M)"
 	learn "$file"
 	"$PROGS/evict" "$file"
 	start "$file" 60 PREFAULT_BUDGET=8M
-	for i in 0 1 2; do
-		r=$(field "ext$i")
-		(($(num "$r") * 100 >= $(den "$r") * 98)) || fail "extent $i: $r resident"
-	done
-	r=$(field far)
-	[ "$(num "$r")" -eq 0 ] || fail "the far part: $r resident"
+	replayed_first
 	# This run's touches are learnt too: the extents gain weight.
 	wait_record "$file" 512
 	finish
-	r=$(done_field replayed)
-	((r >= 4 * MiB)) || fail "replayed $r"
-	r=$(done_field replay_used)
-	((r >= 5 * MiB)) || fail "replay_used $r"
-	r=$(done_field unremembered)
-	((r < MiB)) || fail "unremembered $r"
-	r=$(done_field bytes_in)
-	((r <= 8 * MiB)) || fail "bytes_in $r over the budget"
+	replay_counted
 }
 
 @test "without PREFAULT_REMEMBER the companion stores nothing, its done record as before" {

@@ -19,6 +19,7 @@
 # (run_recall).
 
 load test_helper
+load recall_helper
 
 EXTENTS=(24:1 36:2 52:2)
 FAR=44:2
@@ -40,18 +41,6 @@ setup() {
 teardown() {
 	[ -z "$SYSLIB" ] || rm -f "$SYSLIB"
 	[ -z "$SUIDDIR" ] || rm -rf "$SUIDDIR"
-}
-
-# done_field NAME: NAME of the file's done record in $STATS (empty when absent).
-done_field() {
-	python3 - "$STATS" "$1" <<'EOF2'
-import json, sys
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("ev") == "done" and r.get("path", "").endswith("/recall.dat"):
-        print(r.get(sys.argv[2], ""))
-        break
-EOF2
 }
 
 # Polls give up after this long (ms): a very slow disk still makes it.
@@ -126,24 +115,8 @@ learn() {
 	learn "$file"
 	"$PROGS/evict" "$file"
 	run_recall "$file" ext,stored PREFAULT_REMEMBER="$REC" PREFAULT_BUDGET=8M
-	local i r
-	# All of each, but for a few pages now and then (3 or 4 of 512 were
-	# seen missing in about one run of eight, cause not known yet).
-	for i in 0 1 2; do
-		r=$(field "ext$i")
-		(($(num "$r") * 100 >= $(den "$r") * 98)) || fail "extent $i: $r resident"
-	done
-	r=$(field far)
-	[ "$(num "$r")" -eq 0 ] || fail "the far part: $r resident"
-	r=$(done_field replayed)
-	((r >= 4 * MiB)) || fail "replayed $r"
-	r=$(done_field replay_used)
-	((r >= 5 * MiB)) || fail "replay_used $r"
-	r=$(done_field unremembered)
-	((r < MiB)) || fail "unremembered $r"
-	# The budget holds: replay and the rest within it.
-	r=$(done_field bytes_in)
-	((r <= 8 * MiB)) || fail "bytes_in $r over the budget"
+	replayed_first
+	replay_counted
 }
 
 @test "a changed file (mtime) gets no replay" {

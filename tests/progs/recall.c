@@ -49,7 +49,7 @@ static bool mostly(const unsigned char *base, size_t off, size_t len)
 
 int main(int argc, char **argv)
 {
-	size_t page = tl_page(), off[MAX_EXT], len[MAX_EXT], far_off = 0, far_len = 0, n = 0;
+	size_t off[MAX_EXT], len[MAX_EXT], far_off = 0, far_len = 0, n = 0;
 	size_t until_off = 0, until_len = 0;
 	bool until_ext = false;
 	const char *go = NULL, *stored = NULL, *done = NULL;
@@ -124,11 +124,7 @@ int main(int argc, char **argv)
 		printf("far=%zu/%zu\n", r, pages);
 	}
 	fflush(stdout);
-	unsigned long sum = 0;
-	for (size_t i = 0; i < n; i++)
-		for (size_t o = 0; o < len[i]; o += page)
-			sum += p[off[i] + o];
-	printf("sum=%lu\n", sum);
+	printf("sum=%lu\n", tl_touch_extents(p, off, len, n));
 	if (stored) {
 		double deadline = tl_now() + 2 * TL_DEADLINE_S;
 		bool met = false;

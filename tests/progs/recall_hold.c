@@ -19,7 +19,7 @@
 
 int main(int argc, char **argv)
 {
-	size_t page = tl_page(), off[MAX_EXT], len[MAX_EXT], far_off = 0, far_len = 0, n = 0;
+	size_t off[MAX_EXT], len[MAX_EXT], far_off = 0, far_len = 0, n = 0;
 	if (argc < 4) {
 		fprintf(stderr, "usage: recall_hold PATH WAIT_S OFF:LEN... [far OFF:LEN]\n");
 		return 2;
@@ -70,11 +70,7 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 
-	unsigned long sum = 0;
-	for (size_t i = 0; i < n; i++)
-		for (size_t o = 0; o < len[i]; o += page)
-			sum += p[off[i] + o];
-	printf("sum=%lu\ntouched=1\n", sum);
+	printf("sum=%lu\ntouched=1\n", tl_touch_extents(p, off, len, n));
 	fflush(stdout);
 	int sig;
 	sigwait(&usr1, &sig);

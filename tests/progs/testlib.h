@@ -201,6 +201,20 @@ static inline size_t tl_cached(const unsigned char *base, size_t off, size_t len
 	return r;
 }
 
+/* Reads one byte of every page of the n extents [off[i], off[i] + len[i])
+ * of base; returns their sum (printed, so the reads are not optimised out). */
+static inline unsigned long tl_touch_extents(const unsigned char *base, const size_t *off,
+					     const size_t *len, size_t n)
+{
+	size_t page = tl_page();
+	unsigned long sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t o = 0; o < len[i]; o += page)
+			sum += base[off[i] + o];
+	return sum;
+}
+
 /* "OFF:LEN" in MiB, as the recall programs take extents, into bytes. */
 static inline void tl_parse_mib_extent(const char *s, size_t *off, size_t *len)
 {
