@@ -32,6 +32,10 @@ setup_file() {
 	export RA_FILE RA_WAS
 }
 
+teardown() {
+	[ -z "${TRACE-}" ] || { echo 0 >"$TRACE/tracing_on"; rmdir "$TRACE"; } || true
+}
+
 teardown_file() {
 	[ -z "${RA_FILE-}" ] || echo "$RA_WAS" >"$RA_FILE"
 }
@@ -111,4 +115,85 @@ within_10pct() {
 	[ "$BROUGHT" -le $((128 * MiB + 8 * MiB)) ]
 	[ "$CACHED" -le $((128 * MiB + OWN + 8 * MiB)) ] ||
 		fail "cached $CACHED: more than the budget, the program's $OWN and one readahead"
+}
+
+# trace_start FILE: a tracefs instance of our own that records, for FILE's
+# inode only, the pages added to the page cache and the kernel's readahead
+# set off by a marked page (page_cache_async_ra), whoever's.  TRACE is its
+# directory.
+trace_start() {
+	local t=/sys/kernel/tracing ino
+	[ -d "$t/events" ] || mount -t tracefs nodev "$t" || fail "cannot mount tracefs at $t"
+	[ -d "$t/events/readahead/page_cache_async_ra" ] ||
+		fail "this kernel has no readahead:page_cache_async_ra tracepoint"
+	ino=$(stat -c %i "$1")
+	TRACE="$t/instances/prefault-charge-$$"
+	mkdir "$TRACE" || fail "cannot make the trace instance $TRACE"
+	echo 65536 >"$TRACE/buffer_size_kb"
+	echo "i_ino == $ino" >"$TRACE/events/readahead/page_cache_async_ra/filter"
+	echo "i_ino == $ino" >"$TRACE/events/filemap/mm_filemap_add_to_page_cache/filter"
+	echo 1 >"$TRACE/events/readahead/page_cache_async_ra/enable"
+	echo 1 >"$TRACE/events/filemap/mm_filemap_add_to_page_cache/enable"
+}
+
+# trace_stop: TRACED gets what the instance recorded; the instance goes.
+trace_stop() {
+	echo 0 >"$TRACE/tracing_on"
+	TRACED="$BATS_TEST_TMPDIR/trace.txt"
+	cat "$TRACE/trace" >"$TRACED"
+	echo 0 >"$TRACE/events/readahead/page_cache_async_ra/enable"
+	echo 0 >"$TRACE/events/filemap/mm_filemap_add_to_page_cache/enable"
+	rmdir "$TRACE"
+	TRACE=
+}
+
+@test "a helper's step never sets off the kernel's readahead behind the program's: the pages it brought in are passed by, then mapped in" {
+	local f=${FILES[0]} stats="$BATS_TEST_TMPDIR/stats.jsonl"
+	evict_all
+	# The program's start, without prefault: its first page, and the
+	# kernel's read-around of read_ahead_kb about it, one page marked.
+	run --separate-stderr "$PROGS/charge" 4K 0 "$f"
+	[ "$status" -eq 0 ]
+	local own
+	own=$(fincore --bytes --noheadings --output RES "$f")
+	echo "the program's own readahead: $own bytes"
+	((own >= 4 * MiB && own < 32 * MiB))
+
+	# Then prefault alone reads the file ahead (the program touches nothing).
+	trace_start "$f"
+	run --separate-stderr env PREFAULT_WINDOW=1M PREFAULT_STATS="$stats" LD_PRELOAD="$LIB" \
+		"$PROGS/charge" 0 0 "$f"
+	trace_stop
+	show
+	[ "$status" -eq 0 ]
+	[ "$(field done)" -eq 1 ]
+	stats_check "$stats"
+	# Pages a helper added to the page cache, and whether any came after
+	# a readahead a helper set off: that one read them, not prefault's steps.
+	python3 - "$TRACED" <<'PY' || fail "a helper set off the kernel's readahead"
+import re, sys
+added = 0; set_off = None; after = 0
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*(\S+)-\d+\s+\[\d+\].*?:\s+(\w+):.*", line)
+    if not m or not m.group(1).startswith("prefault-"):
+        continue
+    if m.group(2) == "page_cache_async_ra":
+        if set_off is None:
+            set_off = line.strip()
+    elif m.group(2) == "mm_filemap_add_to_page_cache":
+        n = 4096 << int(re.search(r"order=(\d+)", line).group(1))
+        added += n
+        if set_off is not None:
+            after += n
+print("helpers added %d bytes; first readahead a helper set off: %s; added after it: %d"
+      % (added, set_off, after))
+if added < 32 << 20 or after:
+    sys.exit(1)
+PY
+	# Passed by while reading, mapped in once the file was in.
+	local passed
+	passed=$(stats_eval "$stats" '[r for r in R if r["ev"] == "proc"][-1]["passed_by"]')
+	echo "passed_by=$passed"
+	((passed >= 2 * MiB))
+	[ "$(field present)" -eq "$(field pages)" ]
 }

@@ -241,6 +241,7 @@ void pf_table_moved(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size
 		moved.ahead = moved.done = 0;
 		moved.bytes_in = moved.resident_before = moved.caused_ahead = 0;
 		moved.remembered = false; /* decided again when a helper reaches it */
+		moved.passed_by = false;
 		moved.replayed = moved.replay_used = moved.unremembered = 0;
 		moved.held = 0; /* the old range's is given back as it is forgotten */
 		moved.t_begin_ns = 0;

@@ -77,6 +77,9 @@ struct pf_mapping {
 				      existed then (see pf_table_clear_stale) */
 	unsigned errors;
 	int last_err;
+	bool passed_by;            /* a populate step passed pages in memory by
+				      (work/prior.h): they are mapped in once
+				      it is complete */
 	/* Working-set memory (work/recall.c): the mapping is remembered (its
 	 * pages are never mapped in by prefault), the bytes its replay read,
 	 * and of the 64 KiB granules the program touched, the bytes in

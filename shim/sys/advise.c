@@ -24,6 +24,7 @@
 
 #define STEP_MIN (128u * 1024u)
 #define STEP_MAX (2u * 1024u * 1024u)
+#define REACH_UNKNOWN (32u * 1024u * 1024u)
 
 static int populate_state; /* 0 unknown, 1 yes, -1 no */
 static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -124,8 +125,9 @@ static long read_kb(const char *path)
 	return pf_read_small(path, buf, sizeof buf) < 0 ? -1 : strtol(buf, NULL, 10);
 }
 
-/* read_ahead_kb and max_sectors_kb of the disk behind dev, or -1. */
-static long device_kb(dev_t dev)
+/* read_ahead_kb (*ra) and max_sectors_kb (*io) of the disk behind dev,
+ * each -1 when unknown. */
+static void device_kb(dev_t dev, long *ra, long *io)
 {
 	static const char *const forms[] = {
 		"/sys/dev/block/%u:%u/queue/read_ahead_kb",
@@ -137,44 +139,63 @@ static long device_kb(dev_t dev)
 		"/sys/dev/block/%u:%u/../queue/max_sectors_kb",
 	};
 	char path[128];
-	long ra = -1, io = -1;
-	for (size_t i = 0; i < 3 && ra < 0; i++) {
+	*ra = *io = -1;
+	for (size_t i = 0; i < 3 && *ra < 0; i++) {
 		snprintf(path, sizeof path, forms[i], major(dev), minor(dev));
-		ra = read_kb(path);
+		*ra = read_kb(path);
 	}
-	for (size_t i = 0; i < 2 && io < 0; i++) {
+	for (size_t i = 0; i < 2 && *io < 0; i++) {
 		snprintf(path, sizeof path, io_forms[i], major(dev), minor(dev));
-		io = read_kb(path);
+		*io = read_kb(path);
 	}
-	return ra > io ? ra : io;
 }
 
-size_t pf_readahead_step(dev_t dev)
+struct device_sizes {
+	size_t step, reach;
+};
+
+/* The device's sizes, read once (a cache of 16 devices). */
+static struct device_sizes device_sizes(dev_t dev)
 {
 	static struct {
 		dev_t dev;
-		size_t step;
+		struct device_sizes s;
 	} cache[16];
 	static unsigned next;
 	pthread_mutex_lock(&step_lock);
 	for (size_t i = 0; i < 16; i++) {
-		if (cache[i].step && cache[i].dev == dev) {
-			size_t s = cache[i].step;
+		if (cache[i].s.step && cache[i].dev == dev) {
+			struct device_sizes s = cache[i].s;
 			pthread_mutex_unlock(&step_lock);
 			return s;
 		}
 	}
-	long kb = device_kb(dev);
-	size_t step = kb > 0 ? (size_t)kb * 1024u : STEP_MIN;
-	if (step < STEP_MIN)
-		step = STEP_MIN;
-	if (step > STEP_MAX)
-		step = STEP_MAX;
+	long ra, io;
+	device_kb(dev, &ra, &io);
+	long kb = ra > io ? ra : io;
+	struct device_sizes s;
+	s.step = kb > 0 ? (size_t)kb * 1024u : STEP_MIN;
+	if (s.step < STEP_MIN)
+		s.step = STEP_MIN;
+	if (s.step > STEP_MAX)
+		s.step = STEP_MAX;
+	/* Doubled: POSIX_FADV_SEQUENTIAL doubles a file's readahead. */
+	s.reach = ra >= 0 ? 2u * (size_t)ra * 1024u : REACH_UNKNOWN;
 	unsigned slot = next++ % 16;
 	cache[slot].dev = dev;
-	cache[slot].step = step;
+	cache[slot].s = s;
 	pthread_mutex_unlock(&step_lock);
-	return step;
+	return s;
+}
+
+size_t pf_readahead_step(dev_t dev)
+{
+	return device_sizes(dev).step;
+}
+
+size_t pf_readahead_reach(dev_t dev)
+{
+	return device_sizes(dev).reach;
 }
 
 void pf_advise_prefork(void)

@@ -39,6 +39,10 @@ int pf_advise_pageout(uintptr_t addr, size_t len);
 long pf_resident_pages(uintptr_t addr, size_t len);
 /* Largest readahead one MADV_WILLNEED call performs on this device. */
 size_t pf_readahead_step(dev_t dev);
+/* How far past a page the kernel's readahead may read for this device's
+ * files: twice read_ahead_kb (POSIX_FADV_SEQUENTIAL doubles it); 32 MiB
+ * when unknown. */
+size_t pf_readahead_reach(dev_t dev);
 
 /* fork (init.c): step_lock is taken before and released after; the child
  * makes it anew. */

@@ -48,6 +48,7 @@
 #include "work/follow.h"
 #include "work/front.h"
 #include "work/iolimit.h"
+#include "work/prior.h"
 #include "work/recall.h"
 #include "work/remeasure.h"
 #include "core/options.h"
@@ -82,6 +83,7 @@ struct job {
 	enum pf_count count;       /* how the charge counts what is in memory */
 	bool resumed;              /* picked again after the budget stopped it */
 	bool remembered;           /* recall.c learns it: nothing mapped in */
+	bool passed_by;            /* a populate step passed pages by (prior.h) */
 	int64_t rb;                /* the thread's read bytes after its last step; -1: not counted */
 };
 
@@ -158,6 +160,8 @@ static void willneed_step(const struct pf_charge *c, uint64_t fresh)
  * (charge.h): the charge is cut to what the thread then read. */
 static enum outcome read_ahead_step(struct job *j, size_t n, bool *fresh_out)
 {
+	if (j->count == PF_COUNT_CACHE)
+		pf_prior_note(j->rec.start, j->ahead, n);
 	struct pf_charge c = {
 		.start = j->rec.start,
 		.id = j->rec.id,
@@ -212,13 +216,18 @@ static void wait_for_reads(const struct job *j, uintptr_t addr, size_t n, size_t
 static enum outcome populate_step(struct job *j, size_t n, size_t page)
 {
 	int err = 0;
+	size_t passed = 0;
 	if (j->remembered) {
 		/* WILLNEED only: the program's touch maps the page. */
 		wait_for_reads(j, j->rec.start + j->done, n, page);
 	} else if (pf_populate_read_supported()) {
 		pf_iolimit_before_read(j->dev, 0);
 		int64_t t0 = pf_now_ns();
-		err = pf_advise_populate(j->rec.start + j->done, n);
+		if (j->count == PF_COUNT_CACHE)
+			err = pf_prior_populate(j->rec.start, j->done, n, j->rec.len,
+						pf_readahead_reach(j->dev), &passed);
+		else
+			err = pf_advise_populate(j->rec.start + j->done, n);
 		pf_iolimit_after_populate(j->dev, pf_now_ns() - t0);
 	} else {
 		pace(n);
@@ -232,6 +241,8 @@ static enum outcome populate_step(struct job *j, size_t n, size_t page)
 	}
 	if (caused && caused != UINT64_MAX)
 		pf_account_charge_caused_locked(m, caused);
+	if (passed)
+		m->passed_by = j->passed_by = true;
 	if (err) {
 		m->errors++;
 		m->last_err = err;
@@ -261,6 +272,8 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 		       (stand_back ? j->ahead == j->done : pf_window_room(w, j->ahead, j->done))) {
 			size_t step = pf_iolimit_step(j->dev, pf_window_step(w, page), stand_back);
 			size_t n = slice_end - j->ahead < step ? slice_end - j->ahead : step;
+			if (j->ahead + n - j->done > pf_prior_span())
+				break;
 			bool fresh = false;
 			enum outcome o = read_ahead_step(j, n, &fresh);
 			if (o == BUDGET)
@@ -284,6 +297,25 @@ static enum outcome run_slice(struct job *j, size_t slice_end)
 			return COMPLETE;
 		return budget_hit ? BUDGET : SLICE_END;
 	}
+}
+
+/* A complete mapping whose steps passed pages by gets them mapped in now
+ * (prior.h); what that made the kernel read is charged as a step's is. */
+static void finish(struct job *j)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (j->rb >= 0)
+		j->rb = pf_thread_read_bytes();
+	pf_prior_finish(j->rec.start, j->rec.len);
+	uint64_t caused = read_since_last(j, page);
+	pf_table_lock();
+	struct pf_mapping *m = pf_table_find_locked(j->rec.start, j->rec.id);
+	if (m) {
+		m->passed_by = false;
+		if (caused && caused != UINT64_MAX)
+			pf_account_charge_caused_locked(m, caused);
+	}
+	pf_table_unlock();
 }
 
 static const char *result_name(enum outcome o)
@@ -441,6 +473,7 @@ bool pf_engine_work_once(void)
 		m->remembered = rem;
 	}
 	j.remembered = m->remembered;
+	j.passed_by = m->passed_by;
 	struct pf_follow *f = j.remembered ? NULL : pf_follow_for_locked(m);
 	if (f)
 		return follow_once(m, f);
@@ -460,6 +493,8 @@ bool pf_engine_work_once(void)
 	enum outcome o = j.remembered ? replay(&j) : GOING;
 	if (o == GOING)
 		o = run_slice(&j, slice_end);
+	if (o == COMPLETE && j.passed_by)
+		finish(&j);
 	/* Spent: what the kernel evicted since is not held any more. */
 	if (o == BUDGET && pf_remeasure(j.rec.start, j.rec.id) > 0)
 		o = SLICE_END;

@@ -24,6 +24,7 @@
 #include "sys/advise.h"
 #include "sys/clock.h"
 #include "work/iolimit.h"
+#include "work/prior.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -211,10 +212,10 @@ void pf_stats_write_proc(void)
 	size_t n = (size_t)pf_report_head(line, size, "proc", pf_now());
 	n += (size_t)snprintf(line + n, size - n,
 			      ",\"program\":%s,\"helpers\":%s,\"brought_in\":%" PRIu64 ",\"budget\":%" PRIu64
-			      ",\"held\":%" PRIu64 ",\"given_back\":%" PRIu64
+			      ",\"held\":%" PRIu64 ",\"given_back\":%" PRIu64 ",\"passed_by\":%" PRIu64
 			      ",\"tracked\":%zu,\"discovery\":\"%s\",\"discovery_lookup\":\"%s\",\"stdio\":\"%s\"",
 			      a, b, pf_account_brought_in(), pf_budget_limit(), pf_account_held(),
-			      pf_account_given_back(), pf_table_count(),
+			      pf_account_given_back(), pf_prior_passed(), pf_table_count(),
 			      host.discover_how ? host.discover_how() : "off",
 			      host.discover_lookup ? host.discover_lookup() : "scan",
 			      host.stdio_state ? host.stdio_state() : "glibc");

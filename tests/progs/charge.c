@@ -9,8 +9,9 @@
  *    stops changing, so the readahead in flight has landed;
  *  - without: until the residency stops changing (its own readahead).
  * Prints done=N and resident=BYTES lines (done records seen, the files' pages in
- * the page cache by mincore, as root may see them) and exits; the files
- * stay cached for fincore(1) to count.
+ * the page cache by mincore, as root may see them), present=N and pages=N
+ * (of the files' pages, those in this process's page table, and all) and
+ * exits; the files stay cached for fincore(1) to count.
  */
 #include "testlib.h"
 
@@ -84,6 +85,12 @@ int main(int argc, char **argv)
 		done = tl_stats_count("\"ev\":\"done\"", NULL, NULL);
 	}
 	settle();
-	printf("done=%ld\nresident=%zu\nsum=%u\n", done, resident(), sum & 1);
+	size_t present = 0, pages = 0;
+	for (int i = 0; i < nfiles; i++) {
+		present += tl_present(maps[i], sizes[i]);
+		pages += (sizes[i] + page - 1) / page;
+	}
+	printf("done=%ld\nresident=%zu\npresent=%zu\npages=%zu\nsum=%u\n", done, resident(), present,
+	       pages, sum & 1);
 	return 0;
 }
