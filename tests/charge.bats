@@ -33,7 +33,7 @@ setup_file() {
 }
 
 teardown() {
-	[ -z "${TRACE-}" ] || { echo 0 >"$TRACE/tracing_on"; rmdir "$TRACE"; } || true
+	trace_cleanup
 }
 
 teardown_file() {
@@ -117,36 +117,6 @@ within_10pct() {
 		fail "cached $CACHED: more than the budget, the program's $OWN and one readahead"
 }
 
-# trace_start FILE: a tracefs instance of our own that records, for FILE's
-# inode only, the pages added to the page cache and the kernel's readahead
-# set off by a marked page (page_cache_async_ra), whoever's.  TRACE is its
-# directory.
-trace_start() {
-	local t=/sys/kernel/tracing ino
-	[ -d "$t/events" ] || mount -t tracefs nodev "$t" || fail "cannot mount tracefs at $t"
-	[ -d "$t/events/readahead/page_cache_async_ra" ] ||
-		fail "this kernel has no readahead:page_cache_async_ra tracepoint"
-	ino=$(stat -c %i "$1")
-	TRACE="$t/instances/prefault-charge-$$"
-	mkdir "$TRACE" || fail "cannot make the trace instance $TRACE"
-	echo 65536 >"$TRACE/buffer_size_kb"
-	echo "i_ino == $ino" >"$TRACE/events/readahead/page_cache_async_ra/filter"
-	echo "i_ino == $ino" >"$TRACE/events/filemap/mm_filemap_add_to_page_cache/filter"
-	echo 1 >"$TRACE/events/readahead/page_cache_async_ra/enable"
-	echo 1 >"$TRACE/events/filemap/mm_filemap_add_to_page_cache/enable"
-}
-
-# trace_stop: TRACED gets what the instance recorded; the instance goes.
-trace_stop() {
-	echo 0 >"$TRACE/tracing_on"
-	TRACED="$BATS_TEST_TMPDIR/trace.txt"
-	cat "$TRACE/trace" >"$TRACED"
-	echo 0 >"$TRACE/events/readahead/page_cache_async_ra/enable"
-	echo 0 >"$TRACE/events/filemap/mm_filemap_add_to_page_cache/enable"
-	rmdir "$TRACE"
-	TRACE=
-}
-
 @test "a helper's step never sets off the kernel's readahead behind the program's: the pages it brought in are passed by, then mapped in" {
 	local f=${FILES[0]} stats="$BATS_TEST_TMPDIR/stats.jsonl"
 	evict_all
@@ -160,7 +130,7 @@ trace_stop() {
 	((own >= 4 * MiB && own < 32 * MiB))
 
 	# Then prefault alone reads the file ahead (the program touches nothing).
-	trace_start "$f"
+	trace_start "$f" readahead/page_cache_async_ra filemap/mm_filemap_add_to_page_cache
 	run --separate-stderr env PREFAULT_WINDOW=1M PREFAULT_STATS="$stats" LD_PRELOAD="$LIB" \
 		"$PROGS/charge" 0 0 "$f"
 	trace_stop

@@ -16,6 +16,10 @@ setup() {
 	prefault_setup
 }
 
+teardown() {
+	trace_cleanup
+}
+
 # limited BPS IOPS CMD...: CMD in a blkio group of its own with those read limits.
 limited() {
 	local bps=$1 iops=$2
@@ -105,4 +109,42 @@ last_proc() {
 	# Steps let through unpaced: a read that stalled 30 ms (a loaded
 	# machine's doing as much as the limit's) turns pacing off for a second.
 	echo "io_unpaced_steps=$(last_proc "$stats" "['io_unpaced_steps']")"
+}
+
+@test "under a cgroup read limit: while the program's own read is in flight, prefault adds no page" {
+	local f other
+	f="$(big_file f64 64M)"
+	other="$(big_file other16 16M)"
+	"$PROGS/evict" "$f"
+	# Eight O_DIRECT reads of 1 MiB, one after another, no page fault: up
+	# to 160 ms at 50 MiB/s (the throttle lets a slice's 5 MiB go at once).
+	trace_start "$f" filemap/mm_filemap_add_to_page_cache
+	run --separate-stderr limited 50M 500 env LD_PRELOAD="$LIB" "$PROGS/inflight" 1M 8 "$f" "$other"
+	trace_stop
+	show
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(field begun)" -eq 1 ] || fail "prefault never began to read the mapping"
+	# Pages of the mapping a helper added before and during the program's
+	# read: one step may have been on its way when the read began.
+	python3 - "$TRACED" "$(field read_start)" "$(field read_end)" <<'PY' ||
+import re, sys
+start, end = float(sys.argv[2]), float(sys.argv[3])
+before = during = 0
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*(\S+)-\d+\s+\[\d+\]\s+(?:\S+\s+)?([\d.]+):\s+mm_filemap_add_to_page_cache:.*order=(\d+)", line)
+    if not m or not m.group(1).startswith("prefault-"):
+        continue
+    t, n = float(m.group(2)), 4096 << int(m.group(3))
+    if t < start:
+        before += n
+    elif t <= end:
+        during += n
+print("the program read for %.1f ms; helpers added %d bytes before, %d during"
+      % ((end - start) * 1e3, before, during))
+sys.exit(0 if before >= 1 << 20 and during <= 256 << 10 else 1)
+PY
+		fail "a helper read while the program's read was in flight"
+	# Then the file comes in.
+	[ "$(field cached)" -eq "$(field pages)" ]
 }

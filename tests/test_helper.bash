@@ -180,3 +180,44 @@ def A(x):
 print(eval(sys.argv[2]))
 EOF
 }
+
+# trace_start FILE EVENT...: a tracefs instance of our own that records the
+# EVENTs (system/name, as under events/) for FILE's inode only, whoever's,
+# stamped by the mono clock (CLOCK_MONOTONIC's seconds).  TRACE is its
+# directory; trace_stop reads and removes it, trace_cleanup (teardown)
+# removes it after a failure.
+trace_start() {
+	local t=/sys/kernel/tracing ino file=$1 e
+	shift
+	[ -d "$t/events" ] || mount -t tracefs nodev "$t" || fail "cannot mount tracefs at $t"
+	for e in "$@"; do
+		[ -d "$t/events/$e" ] || fail "this kernel has no $e tracepoint"
+	done
+	ino=$(stat -c %i "$file")
+	TRACE="$t/instances/prefault-test-$$"
+	TRACE_EVENTS=("$@")
+	mkdir "$TRACE" || fail "cannot make the trace instance $TRACE"
+	echo 65536 >"$TRACE/buffer_size_kb"
+	echo mono >"$TRACE/trace_clock"
+	for e in "$@"; do
+		echo "i_ino == $ino" >"$TRACE/events/$e/filter"
+		echo 1 >"$TRACE/events/$e/enable"
+	done
+}
+
+# trace_stop: TRACED gets what the instance recorded; the instance goes.
+trace_stop() {
+	local e
+	echo 0 >"$TRACE/tracing_on"
+	TRACED="$BATS_TEST_TMPDIR/trace.txt"
+	cat "$TRACE/trace" >"$TRACED"
+	for e in "${TRACE_EVENTS[@]}"; do
+		echo 0 >"$TRACE/events/$e/enable"
+	done
+	rmdir "$TRACE"
+	TRACE=
+}
+
+trace_cleanup() {
+	[ -z "${TRACE-}" ] || { echo 0 >"$TRACE/tracing_on"; rmdir "$TRACE"; } || true
+}

@@ -184,15 +184,6 @@ long pf_count_resident(enum pf_count mode, uintptr_t addr, size_t len)
 	return present;
 }
 
-int64_t pf_thread_read_bytes(void)
-{
-	char buf[512];
-	if (pf_read_small("/proc/thread-self/io", buf, sizeof buf) < 0)
-		return -1;
-	const char *p = strstr(buf, "\nread_bytes:");
-	return p ? (int64_t)strtoull(p + 12, NULL, 10) : -1;
-}
-
 void pf_budget_prefork(void)
 {
 	pthread_mutex_lock(&count_lock);

@@ -26,7 +26,7 @@ enum pf_count {
 	 * resident (Linux 5.0 on) and cachestat(2) refuses it (EPERM, 6.18
 	 * here).  Only the pages this process maps count (pagemap), which
 	 * errs high; the engine corrects the charge after each read from the
-	 * bytes the thread caused to be read (pf_thread_read_bytes). */
+	 * bytes the thread caused to be read (pf_thread_read_bytes, sys/procfs.h). */
 	PF_COUNT_MAPPED,
 };
 /* How to count for the file of a mapping: asks cachestat on the file at
@@ -37,12 +37,6 @@ enum pf_count pf_count_mode(const char *path, dev_t dev, ino_t ino);
 /* Pages of [addr, addr+len) counted as in memory, or -1 with errno
  * (ENOMEM: no longer mapped). */
 long pf_count_resident(enum pf_count mode, uintptr_t addr, size_t len);
-/* Bytes the calling thread has caused to be read from storage so far
- * (read_bytes of /proc/thread-self/io), or -1 when the kernel does not
- * say.  Reads of a file on a device with major number 0 (FUSE, NFS, btrfs
- * subvolumes, overlayfs) may not be seen there: callers ask only for
- * files on block devices. */
-int64_t pf_thread_read_bytes(void);
 
 /* fork (init.c): count_lock is taken before and released after; the child
  * makes it anew. */

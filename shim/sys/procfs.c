@@ -58,3 +58,22 @@ int pf_read_stat_fields(const char *path, unsigned long long *v, int n)
 	}
 	return pf_parse_stat_fields(buf, v, n);
 }
+
+static int64_t read_bytes_of(const char *path)
+{
+	char buf[512];
+	if (pf_read_small(path, buf, sizeof buf) < 0)
+		return -1;
+	const char *p = strstr(buf, "\nread_bytes:");
+	return p ? (int64_t)strtoull(p + 12, NULL, 10) : -1;
+}
+
+int64_t pf_thread_read_bytes(void)
+{
+	return read_bytes_of("/proc/thread-self/io");
+}
+
+int64_t pf_process_read_bytes(void)
+{
+	return read_bytes_of("/proc/self/io");
+}

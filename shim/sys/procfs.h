@@ -9,6 +9,7 @@
 #define PF_PROCFS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Reads up to size-1 bytes of path into buf and NUL-terminates them;
@@ -22,5 +23,14 @@ ssize_t pf_read_small(const char *path, char *buf, size_t size);
 int pf_parse_stat_fields(const char *buf, unsigned long long *v, int n);
 /* The same, read from path. */
 int pf_read_stat_fields(const char *path, unsigned long long *v, int n);
+
+/* Bytes read from storage on behalf of the calling thread
+ * (/proc/thread-self/io) or of the whole process, its exited threads
+ * included (/proc/self/io), so far: read_bytes, counted when a read is
+ * submitted, not when it ends.  -1 when the kernel does not say.  Reads of
+ * a file on a device with major number 0 (FUSE, NFS, btrfs subvolumes,
+ * overlayfs) may not be seen there. */
+int64_t pf_thread_read_bytes(void);
+int64_t pf_process_read_bytes(void);
 
 #endif

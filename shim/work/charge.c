@@ -10,6 +10,8 @@
 #include "work/charge.h"
 #include "core/account.h"
 #include "core/table.h"
+#include "core/progwait.h"
+#include "sys/procfs.h"
 
 #include <unistd.h>
 
@@ -54,6 +56,7 @@ enum pf_charge_result pf_charge_read(struct pf_charge *c)
 	int64_t rb0 = pf_thread_read_bytes();
 	c->read(c, fresh);
 	int64_t rb1 = rb0 >= 0 ? pf_thread_read_bytes() : -1;
+	pf_progwait_own_read(rb1);
 	c->read_bytes = rb0 >= 0 && rb1 >= rb0 ? rb1 : -1;
 	if (c->read_bytes < 0)
 		return PF_CHARGE_READ;

@@ -49,10 +49,12 @@
 #include "work/front.h"
 #include "work/iolimit.h"
 #include "work/prior.h"
+#include "sys/procfs.h"
 #include "work/recall.h"
 #include "work/remeasure.h"
 #include "core/options.h"
 #include "core/pressure.h"
+#include "core/progwait.h"
 #include "work/stats.h"
 #include "core/table.h"
 #include "work/window.h"
@@ -134,12 +136,13 @@ enum outcome { GOING, SLICE_END, COMPLETE, BUDGET, UNMAPPED, FAILED };
 
 /* What the helper thread read since its last step (rounded up to pages),
  * or UINT64_MAX when that cannot be told: a file not on a block device
- * (pf_thread_read_bytes, budget.h), or /proc unreadable. */
+ * (pf_thread_read_bytes, sys/procfs.h), or /proc unreadable. */
 static uint64_t read_since_last(struct job *j, size_t page)
 {
 	if (j->rb < 0)
 		return UINT64_MAX;
 	int64_t now = pf_thread_read_bytes();
+	pf_progwait_own_read(now);
 	if (now < j->rb) {
 		j->rb = -1;
 		return UINT64_MAX;
