@@ -131,6 +131,7 @@ last_proc() {
 import re, sys
 start, end = float(sys.argv[2]), float(sys.argv[3])
 before = during = 0
+when = []
 for line in open(sys.argv[1]):
     m = re.match(r"\s*(\S+)-\d+\s+\[\d+\]\s+(?:\S+\s+)?([\d.]+):\s+mm_filemap_add_to_page_cache:.*order=(\d+)", line)
     if not m or not m.group(1).startswith("prefault-"):
@@ -140,8 +141,10 @@ for line in open(sys.argv[1]):
         before += n
     elif t <= end:
         during += n
-print("the program read for %.1f ms; helpers added %d bytes before, %d during"
-      % ((end - start) * 1e3, before, during))
+        when.append("%.1f" % ((t - start) * 1e3))
+print("the program read for %.1f ms; helpers added %d bytes before, %d during%s"
+      % ((end - start) * 1e3, before, during,
+         " (at ms %s)" % " ".join(sorted(set(when), key=float)) if when else ""))
 sys.exit(0 if before >= 1 << 20 and during <= 256 << 10 else 1)
 PY
 		fail "a helper read while the program's read was in flight"

@@ -48,6 +48,8 @@ static int64_t fault_ns;      /* atomic: when a look last saw its faults rise */
 static int64_t read_ns;       /* atomic: when a look last saw its read bytes rise */
 static int64_t spell_start_ns; /* atomic: the start of the current wait */
 static bool in_flight;        /* atomic: a read seen since the last fault */
+static uint64_t spell_base;   /* atomic: the program's faults at the wait's first look */
+static int64_t last_spell_ns; /* atomic: what the last look returned */
 static __thread uint64_t thread_majflt; /* this thread's ru_majflt already added */
 static __thread int64_t thread_read = -1; /* its read_bytes already added */
 
@@ -133,8 +135,10 @@ int64_t pf_progwait_waiting_ns(void)
 	int64_t now = pf_now_ns();
 	bool faulted = rose(&fault_seen, faults), read = rose(&read_seen, reads);
 	if (faulted || read) {
-		if (now >= waiting_until())
+		if (now >= waiting_until()) {
 			__atomic_store_n(&spell_start_ns, now, __ATOMIC_RELAXED);
+			__atomic_store_n(&spell_base, faults, __ATOMIC_RELAXED);
+		}
 		bool was = __atomic_load_n(&in_flight, __ATOMIC_RELAXED) &&
 			   now < __atomic_load_n(&read_ns, __ATOMIC_RELAXED) + READ_HOLD_NS;
 		__atomic_store_n(&in_flight, read && (!faulted || was), __ATOMIC_RELAXED);
@@ -143,8 +147,21 @@ int64_t pf_progwait_waiting_ns(void)
 		if (read)
 			__atomic_store_n(&read_ns, now, __ATOMIC_RELAXED);
 	}
-	if (now >= waiting_until())
-		return 0;
-	int64_t spell = now - __atomic_load_n(&spell_start_ns, __ATOMIC_RELAXED);
-	return spell > 0 ? spell : 1;
+	int64_t spell = 0;
+	if (now < waiting_until()) {
+		spell = now - __atomic_load_n(&spell_start_ns, __ATOMIC_RELAXED);
+		if (spell <= 0)
+			spell = 1;
+	}
+	__atomic_store_n(&last_spell_ns, spell, __ATOMIC_RELAXED);
+	return spell;
+}
+
+int64_t pf_progwait_last_spell(uint64_t *faults)
+{
+	int64_t spell = __atomic_load_n(&last_spell_ns, __ATOMIC_RELAXED);
+	uint64_t seen = __atomic_load_n(&fault_seen, __ATOMIC_RELAXED);
+	uint64_t base = __atomic_load_n(&spell_base, __ATOMIC_RELAXED);
+	*faults = spell && seen > base ? seen - base : 0;
+	return spell;
 }

@@ -25,6 +25,11 @@
  * since its last call are folded into prefault's first. */
 int64_t pf_progwait_waiting_ns(void);
 
+/* The program's wait as the last look (pf_progwait_waiting_ns) saw it: its
+ * length so far (ns; 0: not waiting), and in *faults the program's major
+ * faults since the wait's first look.  Any thread; no look of its own. */
+int64_t pf_progwait_last_spell(uint64_t *faults);
+
 /* The calling helper's read_bytes (pf_thread_read_bytes) just read, right
  * after a read of its own: counted as prefault's at once, so another
  * helper's look does not take it for the program's.  -1: ignored. */
