@@ -119,6 +119,23 @@ long pf_resident_pages(uintptr_t addr, size_t len)
 	return resident;
 }
 
+size_t pf_resident_prefix(uintptr_t addr, size_t len)
+{
+	enum { PIECE_PAGES = 64 };
+	unsigned char vec[PIECE_PAGES];
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), off = 0;
+	while (off < len) {
+		size_t n = len - off < PIECE_PAGES * pg ? len - off : PIECE_PAGES * pg;
+		if (mincore((void *)(addr + off), n, vec) != 0)
+			return off;
+		for (size_t i = 0; i < (n + pg - 1) / pg; i++)
+			if (!(vec[i] & 1))
+				return off + i * pg;
+		off += n;
+	}
+	return len;
+}
+
 static long read_kb(const char *path)
 {
 	char buf[32];

@@ -37,6 +37,10 @@ int pf_advise_pageout(uintptr_t addr, size_t len);
 /* Pages of [addr, addr+len) that mincore reports resident, or -1 with
  * errno (ENOMEM: no longer mapped). */
 long pf_resident_pages(uintptr_t addr, size_t len);
+/* Bytes from addr, up to len, that mincore reports resident without a gap:
+ * looked at in small pieces, stopping at the first page that is not (0
+ * when mincore fails). */
+size_t pf_resident_prefix(uintptr_t addr, size_t len);
 /* Largest readahead one MADV_WILLNEED call performs on this device. */
 size_t pf_readahead_step(dev_t dev);
 /* How far past a page the kernel's readahead may read for this device's

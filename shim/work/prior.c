@@ -17,7 +17,6 @@
 
 #define SPAN_PAGES 8192u  /* 32 MiB of 4 KiB pages, in 1 KiB of bits */
 #define VEC_PAGES 512u
-#define LOOK_PAGES 64u
 
 static __thread unsigned char ring[SPAN_PAGES / 8];
 static uint64_t passed_total; /* atomic: bytes passed by */
@@ -67,26 +66,18 @@ static bool in_memory(uintptr_t base, size_t from, size_t to)
 {
 	static __thread uintptr_t seen_base;
 	static __thread size_t seen_from, seen_to; /* all in memory */
-	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	unsigned char vec[LOOK_PAGES];
 	if (seen_base == base && seen_from <= from && seen_to > from)
 		from = seen_to;
 	else
 		seen_from = from;
 	seen_base = base;
-	seen_to = from;
-	while (from < to) {
-		size_t n = to - from < LOOK_PAGES * page ? to - from : LOOK_PAGES * page;
-		size_t pages = (n + page - 1) / page;
-		if (mincore((void *)(base + from), n, vec) != 0)
-			return false;
-		for (size_t i = 0; i < pages; i++)
-			if (!(vec[i] & 1))
-				return false;
-		from += n;
+	if (from >= to) {
 		seen_to = from;
+		return true;
 	}
-	return true;
+	size_t got = pf_resident_prefix(base + from, to - from);
+	seen_to = from + got;
+	return got == to - from;
 }
 
 uint64_t pf_prior_passed(void)
