@@ -51,7 +51,7 @@ static bool in_flight;        /* atomic: a read seen since the last fault */
 static uint64_t spell_base;   /* atomic: the program's faults at the wait's first look */
 static int64_t last_spell_ns; /* atomic: what the last look returned */
 static __thread uint64_t thread_majflt; /* this thread's ru_majflt already added */
-static __thread int64_t thread_read = -1; /* its read_bytes already added */
+static __thread uint64_t thread_read;  /* its read_bytes already added */
 
 /* Adds what the calling thread did since it last looked to prefault's own. */
 static void fold(uint64_t *own, uint64_t *folded, uint64_t mine)
@@ -64,13 +64,8 @@ static void fold(uint64_t *own, uint64_t *folded, uint64_t mine)
 
 void pf_progwait_own_read(int64_t thread_read_bytes)
 {
-	if (thread_read_bytes < 0)
-		return;
-	if (thread_read < 0)
-		thread_read = 0;
-	uint64_t folded = (uint64_t)thread_read;
-	fold(&own_read, &folded, (uint64_t)thread_read_bytes);
-	thread_read = (int64_t)folded;
+	if (thread_read_bytes >= 0)
+		fold(&own_read, &thread_read, (uint64_t)thread_read_bytes);
 }
 
 static void fold_own(void)

@@ -285,7 +285,7 @@ static struct disk *disk_locked(dev_t dev, int64_t now)
 }
 
 /* The program's major faults a second: sampled every SAMPLE_NS; with
- * in_spell, or over its current wait once that has HUNGRY_SPELL_FAULTS,
+ * over_wait, or over its current wait once that has HUNGRY_SPELL_FAULTS,
  * whichever is more.  Under a limit the samples alone were too slow: a
  * program that begins to fault flat out after a pause was taken for one
  * waiting on a few reads, and prefault gave way to it for 340-610 ms (the
@@ -294,7 +294,7 @@ static struct disk *disk_locked(dev_t dev, int64_t now)
  * there prefault at full speed that much sooner made the Go seed
  * program's worst ticker lateness 10.3 ms against 6.8 (medians of 7,
  * plain's 5.2).  pace_lock held. */
-static double fault_rate_locked(int64_t now, bool in_spell)
+static double fault_rate_locked(int64_t now, bool over_wait)
 {
 	if (now - sample_ns >= SAMPLE_NS) {
 		uint64_t prog = pf_progwait_program_majflt();
@@ -304,7 +304,7 @@ static double fault_rate_locked(int64_t now, bool in_spell)
 		sample_ns = now;
 	}
 	uint64_t faults;
-	int64_t spell = in_spell ? pf_progwait_last_spell(&faults) : 0;
+	int64_t spell = over_wait ? pf_progwait_last_spell(&faults) : 0;
 	if (spell && faults >= HUNGRY_SPELL_FAULTS) {
 		double rate = (double)faults * 1e9 / (double)spell;
 		if (rate > program_fault_rate)
