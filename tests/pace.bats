@@ -126,10 +126,13 @@ last_proc() {
 	[ -z "$stderr" ]
 	[ "$(field begun)" -eq 1 ] || fail "prefault never began to read the mapping"
 	# Pages of the mapping a helper added before and during the program's
-	# read: one step may have been on its way when the read began.
+	# reads: one step may have been on its way when they began.  Only their
+	# first 400 ms count: 500 ms into a wait prefault reads again (iolimit.c,
+	# GIVE_WAY_NS), and on a disk slower than the limit the reads last longer.
 	python3 - "$TRACED" "$(field read_start)" "$(field read_end)" <<'PY' ||
 import re, sys
 start, end = float(sys.argv[2]), float(sys.argv[3])
+end = min(end, start + 0.4)
 before = during = 0
 when = []
 for line in open(sys.argv[1]):
